@@ -1,0 +1,12 @@
+"""butterflyvi: single-cell cross-modality translation (scButterfly) on MuData."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets, metrics, pl, pp, tl
+
+try:
+    __version__ = version("butterflyvi")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["datasets", "metrics", "pl", "pp", "tl"]
