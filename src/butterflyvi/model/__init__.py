@@ -1,1 +1,4 @@
-"""Placeholder, filled by its issue."""
+from ._model import ButterflyModel
+from ._presets import PRESETS
+
+__all__ = ["PRESETS", "ButterflyModel"]

@@ -1,1 +1,3 @@
-"""Placeholder, filled by its issue."""
+from ._module import MODALITY_KEYS, ButterflyModule
+
+__all__ = ["MODALITY_KEYS", "ButterflyModule"]

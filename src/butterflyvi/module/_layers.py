@@ -1,0 +1,196 @@
+"""Building blocks: fully connected layers and chromosome-blocked layers.
+
+Every layer follows the scButterfly pattern Linear → BatchNorm → activation → Dropout, with
+Xavier-uniform weights. The chromosome-blocked layers connect each chromosome's peaks only to
+that chromosome's hidden units; they run as one padded batched matrix product instead of a
+Python loop over chromosomes (see ``docs/performance.md`` for the measurements).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = ("leaky_relu", "sigmoid", "identity")
+
+
+def make_activation(name: str) -> nn.Module:
+    """Return the activation module called ``name`` (LeakyReLU uses slope 0.01)."""
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.01)
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    if name == "identity":
+        return nn.Identity()
+    raise ValueError(f"activation: expected one of {ACTIVATIONS}, found {name!r}.")
+
+
+class FCLayer(nn.Module):
+    """Linear → BatchNorm → activation → Dropout.
+
+    Parameters
+    ----------
+    n_in, n_out
+        Input and output widths.
+    activation
+        One of ``"leaky_relu"``, ``"sigmoid"``, ``"identity"``.
+    dropout
+        Dropout rate after the activation (0 disables it).
+    batch_norm
+        Whether to normalise the pre-activations over the minibatch.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        *,
+        activation: str = "leaky_relu",
+        dropout: float = 0.0,
+        batch_norm: bool = True,
+    ):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+        nn.init.xavier_uniform_(self.linear.weight)
+        self.norm = nn.BatchNorm1d(n_out) if batch_norm else nn.Identity()
+        self.activation = make_activation(activation)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the layer to a ``(batch, n_in)`` tensor."""
+        return self.dropout(self.activation(self.norm(self.linear(x))))
+
+
+def mlp(
+    dims: Sequence[int],
+    *,
+    dropout: float,
+    last_activation: str = "leaky_relu",
+) -> nn.Sequential:
+    """Stack :class:`FCLayer` s through ``dims``; no dropout after the last layer."""
+    layers = []
+    n_layers = len(dims) - 1
+    for i in range(n_layers):
+        last = i == n_layers - 1
+        layers.append(
+            FCLayer(
+                dims[i],
+                dims[i + 1],
+                activation=last_activation if last else "leaky_relu",
+                dropout=0.0 if last else dropout,
+            )
+        )
+    return nn.Sequential(*layers)
+
+
+def _padded_index(groups: Sequence[np.ndarray], n_features: int) -> torch.Tensor:
+    """``(n_groups, max_len)`` feature positions; padding points at column ``n_features``."""
+    max_len = max(len(g) for g in groups)
+    index = np.full((len(groups), max_len), n_features, dtype=np.int64)
+    for i, group in enumerate(groups):
+        index[i, : len(group)] = group
+    return torch.from_numpy(index)
+
+
+class _ChromosomeBlocks(nn.Module):
+    """Shared bookkeeping of the chromosome-blocked layers.
+
+    ``groups`` lists, per chromosome, the positions of its features in the input (or output)
+    vector. Features are gathered into a zero-padded ``(batch, n_chrom, max_len)`` tensor so
+    that every chromosome's block is one slice of a batched matrix product.
+    """
+
+    def __init__(self, groups: Sequence[np.ndarray], n_features: int, units: int):
+        super().__init__()
+        if len(groups) == 0:
+            raise ValueError("groups: expected at least one chromosome, found none.")
+        sizes = [len(g) for g in groups]
+        if min(sizes) == 0:
+            raise ValueError("groups: every chromosome needs at least one feature.")
+        covered = np.sort(np.concatenate([np.asarray(g) for g in groups]))
+        if len(covered) != n_features or not np.array_equal(covered, np.arange(n_features)):
+            raise ValueError(
+                f"groups: expected a partition of the {n_features} features, "
+                f"found {len(covered)} positions."
+            )
+        self.n_features = n_features
+        self.n_groups = len(groups)
+        self.units = units
+        self.register_buffer("index", _padded_index(groups, n_features), persistent=False)
+        lengths = torch.tensor(sizes, dtype=torch.int64)
+        self.register_buffer("lengths", lengths, persistent=False)
+        # Position of every feature in the flattened padded layout (for scattering back).
+        flat = self.index.flatten()
+        inverse = torch.empty(n_features, dtype=torch.int64)
+        valid = flat < n_features
+        inverse[flat[valid]] = torch.nonzero(valid).squeeze(1)
+        self.register_buffer("inverse", inverse, persistent=False)
+
+    def _xavier(self, weight: torch.Tensor, fan_in: torch.Tensor, fan_out: torch.Tensor):
+        """Xavier-uniform per chromosome, zero on padding, as a per-chromosome Linear would."""
+        with torch.no_grad():
+            for i in range(self.n_groups):
+                bound = math.sqrt(6.0 / float(fan_in[i] + fan_out[i]))
+                weight[i].uniform_(-bound, bound)
+
+
+class ChromosomeEncoderLayer(_ChromosomeBlocks):
+    """Each chromosome's features → ``units`` hidden units; BatchNorm, LeakyReLU, Dropout.
+
+    Output width is ``units * n_chrom`` (chromosomes in the order of ``groups``).
+    """
+
+    def __init__(
+        self,
+        groups: Sequence[np.ndarray],
+        n_features: int,
+        *,
+        units: int = 32,
+        dropout: float = 0.1,
+    ):
+        super().__init__(groups, n_features, units)
+        max_len = self.index.shape[1]
+        self.weight = nn.Parameter(torch.empty(self.n_groups, max_len, units))
+        self.bias = nn.Parameter(torch.zeros(self.n_groups, units))
+        self._xavier(self.weight, self.lengths, torch.full_like(self.lengths, units))
+        mask = torch.arange(max_len)[None, :] < self.lengths[:, None]
+        with torch.no_grad():
+            self.weight.mul_(mask[:, :, None])
+        self.norm = nn.BatchNorm1d(units * self.n_groups)
+        self.activation = nn.LeakyReLU(0.01)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, n_features)`` to ``(batch, units * n_chrom)``."""
+        padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
+        blocks = padded[:, self.index]  # (batch, n_chrom, max_len)
+        hidden = torch.einsum("bcl,clu->bcu", blocks, self.weight) + self.bias
+        hidden = hidden.reshape(x.shape[0], -1)
+        return self.dropout(self.activation(self.norm(hidden)))
+
+
+class ChromosomeDecoderLayer(_ChromosomeBlocks):
+    """Each chromosome's ``units`` hidden units → its features; BatchNorm per feature.
+
+    Returns pre-activation values (logits); the caller applies the output activation, so that
+    a Sigmoid output can be trained with a numerically stable BCE-with-logits.
+    """
+
+    def __init__(self, groups: Sequence[np.ndarray], n_features: int, *, units: int = 32):
+        super().__init__(groups, n_features, units)
+        max_len = self.index.shape[1]
+        self.weight = nn.Parameter(torch.empty(self.n_groups, units, max_len))
+        self.bias = nn.Parameter(torch.zeros(self.n_groups, max_len))
+        self._xavier(self.weight, torch.full_like(self.lengths, units), self.lengths)
+        self.norm = nn.BatchNorm1d(n_features)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, units * n_chrom)`` to ``(batch, n_features)`` logits."""
+        blocks = h.reshape(h.shape[0], self.n_groups, self.units)
+        out = torch.einsum("bcu,cul->bcl", blocks, self.weight) + self.bias
+        out = out.reshape(h.shape[0], -1)[:, self.inverse]
+        return self.norm(out)

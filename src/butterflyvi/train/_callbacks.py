@@ -1,0 +1,84 @@
+"""Early stopping of phase 2 that restores the best weights."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+
+import lightning.pytorch as pl
+
+logger = logging.getLogger(__name__)
+
+
+class BestWeightsEarlyStopping(pl.Callback):
+    """Stop phase 2 when ``monitor`` has not improved for ``patience`` epochs; restore the best.
+
+    Phase 1 never stops early: the callback starts watching at epoch ``start_epoch``. At the
+    end of training (also when stopped early or interrupted) the module gets the weights of
+    the epoch with the lowest ``monitor`` — the original scButterfly keeps the last weights.
+
+    Parameters
+    ----------
+    monitor
+        Name of a logged validation metric (lower is better).
+    start_epoch
+        First epoch watched (the first phase-2 epoch).
+    patience
+        Epochs without improvement before stopping; ``None`` never stops but still keeps the
+        best weights.
+    """
+
+    def __init__(self, monitor: str, *, start_epoch: int, patience: int | None):
+        super().__init__()
+        self.monitor = monitor
+        self.start_epoch = start_epoch
+        self.patience = patience
+        self.best_score = math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict | None = None
+        self.wait = 0
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
+        """Track the best epoch and stop when patience runs out."""
+        if trainer.sanity_checking or trainer.current_epoch < self.start_epoch:
+            return
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        score = float(value)
+        if math.isfinite(score) and score < self.best_score:
+            self.best_score = score
+            self.best_epoch = trainer.current_epoch
+            self.best_state = {
+                k: v.detach().to("cpu", copy=True) for k, v in pl_module.module.state_dict().items()
+            }
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.patience is not None and self.wait >= self.patience:
+            logger.info(
+                "Early stopping at epoch %d: %s has not improved for %d epochs (best %.5f at "
+                "epoch %d).",
+                trainer.current_epoch,
+                self.monitor,
+                self.wait,
+                self.best_score,
+                self.best_epoch,
+            )
+            trainer.should_stop = True
+
+    def restore_best(self, pl_module: pl.LightningModule) -> bool:
+        """Load the best weights into the module; return whether there were any."""
+        if self.best_state is None:
+            return False
+        pl_module.module.load_state_dict(copy.copy(self.best_state))
+        return True
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
+        """Restore the best weights when training ends normally."""
+        self.restore_best(pl_module)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception):
+        """Restore the best weights when training is interrupted or fails."""
+        self.restore_best(pl_module)
