@@ -1,1 +1,35 @@
-"""Placeholder, filled by its issue."""
+"""Preprocessing: fit on training cells, store the state, re-apply to new cells, invert.
+
+Each ``preprocess_*`` function works in place (``copy=True`` returns a new AnnData), keeps
+the raw counts in ``layers["counts"]``, writes the transformed values to ``X`` (CSR, float32)
+and stores its fitted state in ``adata.uns["butterflyvi_preprocessing"]`` (a plain dict with
+``"kind"``), per-feature fitted values in ``var``. :func:`apply_preprocessing` re-applies a
+state to new cells; :func:`recover_atac_counts` inverts the accessibility transform.
+
+Input validators shared with the rest of the package live in ``butterflyvi.pp._checks``
+(``check_matrix``, ``check_state``, ``get_matrix``, ...).
+"""
+
+from ._adt import preprocess_adt
+from ._atac import preprocess_atac
+from ._checks import get_state
+from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
+from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
+from ._rna import preprocess_rna
+from ._transform import apply_preprocessing
+
+__all__ = [
+    "annotate_peaks",
+    "apply_preprocessing",
+    "binarize_recovered",
+    "chromosome_groups",
+    "chromosome_order",
+    "estimate_totals",
+    "get_state",
+    "inverse_tfidf",
+    "parse_peak_names",
+    "preprocess_adt",
+    "preprocess_atac",
+    "preprocess_rna",
+    "recover_atac_counts",
+]

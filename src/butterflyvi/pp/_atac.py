@@ -1,0 +1,147 @@
+"""Accessibility (scATAC-seq) preprocessing: binarise, filter peaks, TF-IDF, scale to [0, 1]."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from anndata import AnnData
+from scipy import sparse
+
+from .._constants import ACCESSIBILITY, PP_UNS_KEY
+from ._checks import check_fraction, check_matrix, counts_hint, get_matrix, matrix_name
+from ._peaks import peak_coordinates
+from ._sparse import binarize, make_actual, row_ids, to_csr, warn_empty_cells
+
+__all__ = ["preprocess_atac"]
+
+
+def tfidf_scaled(
+    binary: sparse.csr_matrix, idf: np.ndarray, scale: float | None = None
+) -> tuple[sparse.csr_matrix, np.ndarray, float]:
+    """Scaled TF-IDF of a binary CSR matrix.
+
+    ``TF = x / row sum`` (rows summing to 0 stay 0), ``TF-IDF = TF × idf``; divided by
+    ``scale`` (the global maximum of the TF-IDF matrix when ``None``). Returns the float32
+    CSR result, the row sums and the scale.
+    """
+    totals = np.diff(binary.indptr).astype(np.float64)  # binary: row sum = stored entries
+    rows = row_ids(binary)
+    values = binary.data.astype(np.float64) / totals[rows]
+    del rows
+    values *= idf[binary.indices]
+    if scale is None:
+        scale = float(values.max()) if values.size else 1.0
+    values /= scale
+    out = sparse.csr_matrix(
+        (values.astype(np.float32), binary.indices.copy(), binary.indptr.copy()),
+        shape=binary.shape,
+    )
+    return out, totals, scale
+
+
+def preprocess_atac(
+    adata: AnnData,
+    *,
+    min_cell_fraction: float = 0.005,
+    layer: str | None = None,
+    copy: bool = False,
+) -> AnnData | None:
+    """Preprocess raw peak counts as scButterfly does.
+
+    Binarise, drop rare peaks, TF-IDF, and divide by the global maximum so that values lie in
+    [0, 1]. Peaks are annotated with their coordinates. Everything stays sparse.
+
+    With ``B`` the binarised matrix of the kept peaks (``n`` cells):
+
+    - ``TF[i, j] = B[i, j] / sum_k B[i, k]`` (cells with no open kept peak stay 0, warned),
+    - ``IDF[j] = log(1 + n / sum_i B[i, j])``,
+    - ``S = max(TF × IDF)`` and ``X = TF × IDF / S``.
+
+    Parameters
+    ----------
+    adata
+        Cells × peaks, with raw (integer) counts in ``adata.X`` or ``adata.layers[layer]``.
+        Peak names must be parseable by :func:`parse_peak_names` unless ``var`` already holds
+        valid ``chrom``/``start``/``end`` columns.
+    min_cell_fraction
+        Peaks open in fewer than ``min_cell_fraction × n_cells`` cells are dropped (the
+        threshold is ``ceil(min_cell_fraction × n_cells)`` cells); peaks open in no cell are
+        always dropped.
+    layer
+        Layer holding the raw counts; ``None`` for ``adata.X``.
+    copy
+        Return a preprocessed copy instead of modifying ``adata``.
+
+    Returns
+    -------
+    ``None`` if ``copy=False``, else a new :class:`~anndata.AnnData`. The peaks of ``adata``
+    are subset in place to the kept ones (if ``adata`` is a modality of a MuData, call
+    ``mdata.update()`` afterwards). Writes:
+
+    - ``layers["counts"]``: raw counts of the kept peaks (CSR, float32),
+    - ``X``: scaled TF-IDF in [0, 1] (CSR, float32),
+    - ``var["idf"]`` (float64), ``var["n_cells_open"]`` (int64, cells where the peak is open),
+    - ``var["chrom"]`` (str), ``var["start"]``, ``var["end"]`` (int64): see
+      :func:`annotate_peaks`,
+    - ``obs["n_open_peaks"]`` (int64): open kept peaks per cell, the TF denominator,
+    - ``uns["butterflyvi_preprocessing"]``: ``{"kind": "accessibility", "scale": S,
+      "min_cell_fraction": float, "n_cells_fit": int, "source_layer": str}`` with
+      ``source_layer`` the layer name or ``"X"``; see :func:`apply_preprocessing` and
+      :func:`inverse_tfidf`.
+
+    Raises
+    ------
+    ValueError
+        On an empty matrix, NaN/Inf, negative or non-integer values, unparseable peak names,
+        or when no peak passes the filter. ``adata`` is left unchanged.
+
+    """
+    min_cell_fraction = check_fraction(min_cell_fraction, name="min_cell_fraction")
+    X = get_matrix(adata, layer)
+    check_matrix(X, name=matrix_name(layer), require_counts=True, hint=counts_hint(adata, layer))
+    coords = peak_coordinates(adata.var)
+
+    n_cells = adata.n_obs
+    counts = to_csr(X)
+    n_cells_open = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+    threshold = max(1, math.ceil(round(min_cell_fraction * n_cells, 9)))
+    keep = n_cells_open >= threshold
+    if not keep.any():
+        raise ValueError(
+            f"`min_cell_fraction={min_cell_fraction}`: expected at least one peak open in "
+            f">= {threshold:,} of the {n_cells:,} cells, found none (the most open peak is "
+            f"open in {int(n_cells_open.max()):,} cells)."
+        )
+    if not keep.all():
+        counts = counts[:, keep]
+    binary = binarize(counts)
+    idf = np.log1p(n_cells / n_cells_open[keep].astype(np.float64))
+    scaled, totals, scale = tfidf_scaled(binary, idf)
+    del binary
+    warn_empty_cells(int((totals == 0).sum()), n_cells, "no open peak among the kept peaks")
+
+    # Everything is computed: only now touch `adata`.
+    if copy:
+        adata = adata.copy()
+    make_actual(adata)
+    for col in ("chrom", "start", "end"):
+        adata.var[col] = coords[col].to_numpy()
+    adata.var["n_cells_open"] = n_cells_open
+    # Both are replaced below: drop them first so that the subset does not copy them.
+    adata.X = None
+    adata.layers.pop("counts", None)
+    if not keep.all():
+        adata._inplace_subset_var(keep)
+    adata.X = scaled
+    adata.layers["counts"] = counts
+    adata.var["idf"] = idf
+    adata.obs["n_open_peaks"] = totals.astype(np.int64)
+    adata.uns[PP_UNS_KEY] = {
+        "kind": ACCESSIBILITY,
+        "scale": float(scale),
+        "min_cell_fraction": min_cell_fraction,
+        "n_cells_fit": int(n_cells),
+        "source_layer": "X" if layer is None else str(layer),
+    }
+    return adata if copy else None

@@ -1,0 +1,170 @@
+"""Re-apply a fitted preprocessing state to new cells."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._constants import ACCESSIBILITY, EXPRESSION, PP_UNS_KEY
+from ._adt import clr
+from ._atac import tfidf_scaled
+from ._checks import (
+    check_choice,
+    check_matrix,
+    check_state,
+    check_unique_names,
+    counts_hint,
+    get_matrix,
+    matrix_name,
+)
+from ._rna import normalize_log1p
+from ._sparse import binarize, row_sums, select_columns, to_csr, warn_empty_cells
+
+__all__ = ["apply_preprocessing"]
+
+
+def _positive_float(value: Any, *, name: str) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`{name}`: expected a positive number, found {value!r}.") from err
+    if not np.isfinite(out) or out <= 0:
+        raise ValueError(f"`{name}`: expected a positive number, found {value!r}.")
+    return out
+
+
+def reference_idf(var: pd.DataFrame) -> np.ndarray:
+    """Return the ``idf`` column of a reference ``var``, validated (finite, positive)."""
+    if "idf" not in var.columns:
+        raise ValueError(
+            "`var`: an accessibility state needs the column 'idf' written by "
+            f"`preprocess_atac`, found only {list(var.columns)}."
+        )
+    idf = pd.to_numeric(var["idf"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(idf)) or np.any(idf <= 0):
+        raise ValueError("`var['idf']`: expected finite positive values, found others.")
+    return idf
+
+
+def apply_preprocessing(
+    adata: AnnData,
+    *,
+    state: Mapping[str, Any],
+    var: pd.DataFrame,
+    layer: str | None = None,
+    missing: Literal["error", "zero"] = "error",
+) -> AnnData:
+    """Apply a fitted preprocessing state to the raw counts of new cells.
+
+    The features of ``adata`` may come in any order and include extra ones; the result has
+    exactly the features of ``var``, in that order. Applied to the raw counts of the cells the
+    state was fitted on, this reproduces their preprocessed ``X``.
+
+    - ``"expression"``: each cell is normalised to ``state["target_sum"]`` with its total over
+      **all** genes of ``adata`` (as in the fit, where totals precede the gene selection),
+      then ``log1p``, then restricted to ``var``.
+    - ``"accessibility"``: binarise, restrict to ``var``, ``TF = x / row sum`` over the kept
+      peaks, times ``var["idf"]``, divided by ``state["scale"]`` (values may exceed 1 for
+      cells unlike the training cells).
+    - ``"protein"``: CLR (see :func:`preprocess_adt`) over the proteins of ``var``.
+
+    Parameters
+    ----------
+    adata
+        New cells with raw (integer) counts in ``adata.X`` or ``adata.layers[layer]``. It is
+        not modified.
+    state
+        The fitted state, ``reference.uns["butterflyvi_preprocessing"]``.
+    var
+        The reference features, ``reference.var`` (with ``idf`` for accessibility).
+    layer
+        Layer of ``adata`` holding the raw counts; ``None`` for ``adata.X``.
+    missing
+        What to do with features of ``var`` absent from ``adata``: ``"error"`` raises,
+        ``"zero"`` fills them with zeros and warns.
+
+    Returns
+    -------
+    A new :class:`~anndata.AnnData` with ``obs`` copied from ``adata``, ``var`` a copy of
+    ``var``, and:
+
+    - ``layers["counts"]``: the raw counts of the ``var`` features (CSR, float32),
+    - ``X``: the transformed values (CSR, float32),
+    - ``obs["n_open_peaks"]`` (accessibility only): open peaks per cell among ``var``,
+    - ``uns["butterflyvi_preprocessing"]``: a copy of ``state``.
+
+    Raises
+    ------
+    ValueError
+        On an invalid state, NaN/Inf, negative or non-integer counts, duplicated feature
+        names, or missing features with ``missing="error"``.
+
+    """
+    kind = check_state(state)
+    check_choice(missing, name="missing", choices=("error", "zero"))
+    if not isinstance(var, pd.DataFrame):
+        raise ValueError(f"`var`: expected a pandas DataFrame, found {type(var).__name__}.")
+    check_unique_names(var.index, name="var.index")
+    if len(var) == 0:
+        raise ValueError("`var`: expected at least one reference feature, found none.")
+    X = get_matrix(adata, layer)
+    check_matrix(X, name=matrix_name(layer), require_counts=True, hint=counts_hint(adata, layer))
+    source = pd.Index(adata.var_names)
+    target = pd.Index(var.index)
+    needed = source.isin(target)
+    if not source[needed].is_unique:
+        check_unique_names(source[needed], name="adata.var_names")
+    n_missing = int((~target.isin(source)).sum())
+    if n_missing:
+        examples = list(target[~target.isin(source)][:5])
+        message = (
+            f"`adata`: {n_missing:,} of the {len(target):,} reference features are missing "
+            f"(e.g. {examples})"
+        )
+        if missing == "error":
+            raise ValueError(
+                message + "; pass `missing='zero'` to fill them with zeros, or align the "
+                "features first."
+            )
+        warnings.warn(message + "; they are filled with zeros.", UserWarning, stacklevel=2)
+
+    counts_all = to_csr(X)
+    if kind == EXPRESSION:
+        target_sum = _positive_float(state["target_sum"], name="state['target_sum']")
+        totals = row_sums(counts_all)
+        warn_empty_cells(int((totals == 0).sum()), adata.n_obs, "a total count of 0")
+        transformed_all = normalize_log1p(counts_all, target_sum)
+        transformed, _ = select_columns(transformed_all, source, target)
+        del transformed_all
+        counts, _ = select_columns(counts_all, source, target)
+        obs_extra: dict[str, np.ndarray] = {}
+    elif kind == ACCESSIBILITY:
+        scale = _positive_float(state["scale"], name="state['scale']")
+        idf = reference_idf(var)
+        counts, _ = select_columns(counts_all, source, target)
+        transformed, totals, _ = tfidf_scaled(binarize(counts), idf, scale)
+        warn_empty_cells(int((totals == 0).sum()), adata.n_obs, "no open reference peak")
+        obs_extra = {"n_open_peaks": totals.astype(np.int64)}
+    else:  # PROTEIN
+        if str(state["method"]) != "clr":
+            raise ValueError(f"`state['method']`: expected 'clr', found {state['method']!r}.")
+        counts, _ = select_columns(counts_all, source, target)
+        transformed = clr(counts)
+        obs_extra = {}
+    del counts_all
+
+    out = AnnData(
+        X=transformed,
+        obs=adata.obs.copy(),
+        var=var.copy(),
+        layers={"counts": counts},
+    )
+    for key, values in obs_extra.items():
+        out.obs[key] = values
+    out.uns[PP_UNS_KEY] = dict(state)
+    return out
