@@ -1,1 +1,31 @@
-"""Placeholder, filled by its issue."""
+"""Evaluation of cross-modality translation, with a trivial baseline.
+
+Every metric returns a plain ``dict`` of Python floats and ints, accepts AnnData, numpy
+arrays or scipy sparse matrices (sparse and dense inputs give the same numbers), aligns
+AnnData inputs by name, and never modifies its inputs.
+
+- :func:`clustering`: PCA → kNN → Leiden against cell types (ARI, AMI, NMI, homogeneity).
+- :func:`accessibility`: AUROC and AUPR of predicted vs binarised measured ATAC.
+- :func:`expression`: Pearson and Spearman per cell and per feature, RMSE (RNA, ADT).
+- :func:`perturbation`: top-DEG overlap and R² of mean expression, with bootstrap.
+- :func:`annotation`: accuracy, Cohen's kappa, F1-macro, F1-weighted;
+  :func:`transfer_labels`: kNN label transfer from a reference.
+- :func:`baseline_mean`: every cell predicted as the training mean.
+"""
+
+from ._accessibility import accessibility
+from ._annotation import annotation, transfer_labels
+from ._baseline import baseline_mean
+from ._clustering import clustering
+from ._expression import expression
+from ._perturbation import perturbation
+
+__all__ = [
+    "accessibility",
+    "annotation",
+    "baseline_mean",
+    "clustering",
+    "expression",
+    "perturbation",
+    "transfer_labels",
+]
