@@ -41,6 +41,22 @@ logger = logging.getLogger(__name__)
 _STORED_VAR_COLUMNS = ("chrom", "start", "end", "idf", "feature_types", "gene_ids")
 
 
+def feature_mean_std(matrix, *, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of a sparse or dense matrix (not densified).
+
+    With ``binary``, of the matrix's non-zero pattern (the fraction of cells per feature).
+    """
+    if binary:
+        matrix = (matrix > 0).astype(np.float32)
+    if sp.issparse(matrix):
+        mean = np.asarray(matrix.mean(axis=0)).ravel()
+        mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
+    else:
+        matrix = np.asarray(matrix)
+        mean, mean_sq = matrix.mean(axis=0), (matrix**2).mean(axis=0)
+    return mean, np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
+
+
 def _plain(value):
     """Convert numpy scalars to Python scalars (so the saved model needs no pickled numpy objects)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -59,7 +75,13 @@ class ButterflyModel(BaseModelClass):
     mdata
         MuData registered with :meth:`setup_mudata`.
     preset
-        Named configuration: ``"paper"`` reproduces the published method and defaults.
+        Named configuration. ``"paper"`` reproduces the published method exactly;
+        ``"default"`` is the same method with the decoders started at the training mean
+        (measured in ``docs/benchmarks.md``).
+    output_init
+        ``"mean"``: initialise each decoder's output layer at the per-feature mean (and
+        standard deviation) of the registered training data; ``"random"``: the paper's
+        initialisation. ``None`` takes the preset's choice.
     **module_kwargs
         Overrides of :class:`~butterflyvi.module.ButterflyModule` arguments (``n_latent``,
         ``dropout``, ``mask_rates``, ``kl_weights``, ``reconstruction_weights``, …).
@@ -82,7 +104,14 @@ class ButterflyModel(BaseModelClass):
     _data_splitter_cls = DataSplitter
     _train_runner_cls = TrainRunner
 
-    def __init__(self, mdata: MuData, *, preset: str = "paper", **module_kwargs):
+    def __init__(
+        self,
+        mdata: MuData,
+        *,
+        preset: str = "default",
+        output_init: Literal["mean", "random"] | None = None,
+        **module_kwargs,
+    ):
         super().__init__(mdata)
         if preset not in PRESETS:
             raise ValueError(f"preset: expected one of {sorted(PRESETS)}, found {preset!r}.")
@@ -117,6 +146,15 @@ class ButterflyModel(BaseModelClass):
 
         kwargs = {**preset_kwargs(preset, "module"), **module_kwargs}
         self.module = self._module_cls(n_features, self.kinds_, chromosome_groups=groups, **kwargs)
+        output_init = output_init or preset_kwargs(preset, "model")["output_init"]
+        if output_init == "mean":
+            stats = [
+                feature_mean_std(self._registered_matrix(i), binary=self._fits_binary(i))
+                for i in range(2)
+            ]
+            self.module.initialize_outputs([s[0] for s in stats], [s[1] for s in stats])
+        elif output_init != "random":
+            raise ValueError(f"output_init: expected 'mean' or 'random', found {output_init!r}.")
         self.preset_ = preset
         self._model_summary_string = (
             f"ButterflyModel ({preset} preset): {self.modalities_[0]} ({self.kinds_[0]}, "
@@ -124,6 +162,15 @@ class ButterflyModel(BaseModelClass):
             f"{n_features[1]} features)."
         )
         self.init_params_ = self._get_init_params(locals())
+
+    def _fits_binary(self, index: int) -> bool:
+        return self.kinds_[index] == ACCESSIBILITY and self.module.accessibility_target == "binary"
+
+    def _registered_matrix(self, index: int):
+        """The registered matrix of modality ``index`` (not copied)."""
+        adata = self.adata[self.modalities_[index]]
+        layer = self.layers_[index]
+        return adata.X if layer is None else adata.layers[layer]
 
     # ------------------------------------------------------------------ setup
     @classmethod

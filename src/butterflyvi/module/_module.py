@@ -65,6 +65,10 @@ class ButterflyModule(BaseModuleClass):
         ``w_dis`` of the adversarial term (1).
     discriminator_hidden
         Hidden widths of the discriminators (none: Linear → Sigmoid, as in the paper).
+    accessibility_target
+        ``"scaled"``: the accessibility decoder fits the scaled TF-IDF values with BCE (the
+        paper); ``"binary"``: it fits whether each peak is open (the input still is TF-IDF), so
+        its output is the probability that the peak is open.
     """
 
     def __init__(
@@ -83,8 +87,15 @@ class ButterflyModule(BaseModuleClass):
         reconstruction_weights: Sequence[float] | None = None,
         adversarial_weight: float = 1.0,
         discriminator_hidden: Sequence[int] = (),
+        accessibility_target: str = "scaled",
     ):
         super().__init__()
+        if accessibility_target not in ("scaled", "binary"):
+            raise ValueError(
+                "accessibility_target: expected 'scaled' or 'binary', found "
+                f"{accessibility_target!r}."
+            )
+        self.accessibility_target = accessibility_target
         if len(n_features) != 2 or len(kinds) != 2:
             raise ValueError(
                 f"n_features, kinds: expected two modalities, found {len(n_features)} and "
@@ -136,6 +147,29 @@ class ButterflyModule(BaseModuleClass):
             [Discriminator(n_embedding, discriminator_hidden) for _ in range(2)]
         )
 
+    @torch.no_grad()
+    def initialize_outputs(
+        self, means: Sequence[np.ndarray], stds: Sequence[np.ndarray], *, eps: float = 1e-6
+    ) -> None:
+        """Start every decoder at the training data's per-feature mean.
+
+        The decoders end in BatchNorm → activation, so at initialisation every output sits at
+        ``activation(N(0, 1))`` — around 0.5 for a Sigmoid, far from peaks open in a few
+        percent of cells — and the BatchNorm shift must travel there at the learning rate.
+        Here the shift is set to the inverse activation of each feature's mean (the logit for
+        accessibility) and, for expression and protein, the scale to the feature's standard
+        deviation, so training starts from the trivial mean prediction.
+        """
+        for m, (mean, std) in enumerate(zip(means, stds, strict=True)):
+            norm = self.decoders[m].output.norm
+            mean = torch.as_tensor(np.asarray(mean, dtype=np.float32))
+            std = torch.as_tensor(np.asarray(std, dtype=np.float32))
+            if self.kinds[m] == ACCESSIBILITY:
+                norm.bias.copy_(torch.logit(mean.clamp(eps, 1 - eps)))
+            else:
+                norm.bias.copy_(mean)
+                norm.weight.copy_(std.clamp_min(1e-3))
+
     # ------------------------------------------------------------------ parameter groups
     def pretrain_parameters(self) -> list[nn.Parameter]:
         """Parameters trained in phase 1: encoders, single-modality heads, decoders."""
@@ -163,6 +197,8 @@ class ButterflyModule(BaseModuleClass):
         """BCE for accessibility, MSE otherwise; both averaged over all entries."""
         decoder = self.decoders[modality]
         if self.kinds[modality] == ACCESSIBILITY:
+            if self.accessibility_target == "binary":
+                target = (target > 0).to(pre.dtype)
             return F.binary_cross_entropy_with_logits(pre, target)
         return F.mse_loss(decoder.activate(pre), target)
 
