@@ -34,6 +34,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[doc]"
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --dataset all
 

@@ -3,10 +3,11 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets, metrics, pl, pp, tl
+from .model import ButterflyModel
 
 try:
     __version__ = version("butterflyvi")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["datasets", "metrics", "pl", "pp", "tl"]
+__all__ = ["ButterflyModel", "datasets", "metrics", "pl", "pp", "tl"]
