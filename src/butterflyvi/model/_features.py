@@ -27,10 +27,17 @@ def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing:
 
     Returns a CSR matrix (or the input untouched when the features already match).
     """
+    if missing not in ("error", "zero"):
+        raise ValueError(f"missing: expected 'error' or 'zero', found {missing!r}.")
     if var_names.equals(reference):
         return matrix
     if not var_names.is_unique:
-        raise ValueError(f"{what}: var_names must be unique to match features by name.")
+        duplicated = var_names[var_names.duplicated()].unique()
+        raise ValueError(
+            f"{what}: var_names must be unique to match features by name, found "
+            f"{len(duplicated)} repeated (e.g. {list(map(str, duplicated[:5]))}); make them "
+            "unique first, e.g. with `var_names_make_unique()`."
+        )
     position = var_names.get_indexer(reference)
     absent = position < 0
     if absent.any():
@@ -43,8 +50,6 @@ def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing:
             raise ValueError(
                 message + " Pass missing='zero' to fill them with zeros (this lowers accuracy)."
             )
-        if missing != "zero":
-            raise ValueError(f"missing: expected 'error' or 'zero', found {missing!r}.")
         warnings.warn(message + " They are filled with zeros.", UserWarning, stacklevel=3)
     csr = sp.csr_matrix(matrix) if not sp.issparse(matrix) else matrix.tocsr()
     # Select present columns, then place them at their reference positions.
@@ -77,6 +82,12 @@ def wants_preprocessing(adata: AnnData, matrix, preprocess: bool | str, has_stat
 
 def iterate_rows(matrix, batch_size: int) -> Iterator[np.ndarray]:
     """Dense float32 row blocks of ``matrix`` (only one block is dense at a time)."""
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch_size: expected a positive integer, found {batch_size!r}.")
     n = matrix.shape[0]
     for start in range(0, n, batch_size):
         block = matrix[start : start + batch_size]

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 import torch
 from anndata import AnnData
 from mudata import MuData
+from mudata import set_options as set_mudata_options
 from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager, fields
 from scvi.data._constants import _SETUP_ARGS_KEY
@@ -25,7 +26,9 @@ from .._constants import ACCESSIBILITY, PP_UNS_KEY
 from ..module import MODALITY_KEYS, ButterflyModule
 from ..train import VALIDATION_MONITOR, BestWeightsEarlyStopping, ButterflyTrainingPlan
 from ._features import align_features, iterate_rows, reference_var, wants_preprocessing
+from ._interrupt import interrupts_as_keyboard_interrupt
 from ._presets import PRESETS, preset_kwargs
+from ._safe_load import frames_restored, load_safely, plain_attributes
 from ._setup import (
     check_layer,
     check_paired,
@@ -226,7 +229,7 @@ class ButterflyModel(BaseModelClass):
         for modality, layer, kind in zip(modalities, layer_pair, kinds, strict=True):
             adata = mdata[modality]
             check_layer(adata, layer, modality)
-            check_values(adata, layer, modality)
+            check_values(adata, layer, modality, kind)
             if kind == ACCESSIBILITY and "chrom" not in adata.var:
                 raise ValueError(
                     f"mdata: accessibility modality {modality!r} has no var['chrom']; run "
@@ -254,6 +257,47 @@ class ButterflyModel(BaseModelClass):
         adata_manager = AnnDataManager(fields=mudata_fields, setup_method_args=setup_method_args)
         adata_manager.register_fields(mdata, **kwargs)
         cls.register_manager(adata_manager)
+
+    # ------------------------------------------------------------------ saving and loading
+    def _get_user_attributes(self):
+        """The attributes :meth:`save` stores, with the history and registry in plain types.
+
+        So that :meth:`load` can read ``model.pt`` with torch's weights-only unpickler.
+        """
+        return plain_attributes(super()._get_user_attributes())
+
+    def save(self, dir_path: str, *args, **kwargs) -> None:
+        """Save the model (scvi-tools' ``save``), leaving the registered MuData unchanged.
+
+        With ``save_anndata=True``, writing the MuData would otherwise convert its string
+        ``obs``/``var`` columns to categoricals and pull modality columns into
+        ``mdata.obs``/``mdata.var``. Arguments are those of scvi-tools' ``BaseModelClass.save``.
+        """
+        with frames_restored(self.adata):
+            super().save(dir_path, *args, **kwargs)
+
+    @classmethod
+    def load(cls, dir_path: str, adata: MuData | None = None, **kwargs):
+        """Load a model saved with :meth:`save`, without unpickling arbitrary objects.
+
+        scvi-tools reads ``model.pt`` with ``torch.load(..., weights_only=False)``, which runs
+        whatever code a tampered file contains. Here ``model.pt`` is read once with
+        ``weights_only=True`` (tensors, plain containers, strings, numbers and numpy arrays
+        only), checked, and handed to scvi-tools' usual loading; a truncated, corrupted or
+        tampered file raises a ``ValueError`` saying so. See ``docs/data_requirements.md``.
+
+        Parameters
+        ----------
+        dir_path
+            Folder written by :meth:`save`.
+        adata
+            MuData organised like the training data (registered again with the saved
+            settings); ``None`` reads the MuData saved with the model.
+        **kwargs
+            ``accelerator``, ``device``, ``prefix``, ``backup_url``, ... as in scvi-tools'
+            ``BaseModelClass.load``.
+        """
+        return load_safely(cls, super().load, dir_path, adata=adata, **kwargs)
 
     # ------------------------------------------------------------------ training
     def train(
@@ -309,8 +353,15 @@ class ButterflyModel(BaseModelClass):
                 "max_epochs_pretrain, max_epochs: expected non-negative numbers of epochs with "
                 f"a positive sum, found {max_epochs_pretrain} and {max_epochs}."
             )
-        if batch_size < 2:
-            raise ValueError(f"batch_size: expected at least 2 (BatchNorm), found {batch_size}.")
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int | np.integer)
+            or batch_size < 2
+        ):
+            raise ValueError(
+                "batch_size: expected an integer of at least 2 (BatchNorm needs 2 cells per "
+                f"minibatch), found {batch_size!r}."
+            )
         splitter = self._make_splitter(
             batch_size=batch_size,
             train_size=train_size,
@@ -348,7 +399,8 @@ class ButterflyModel(BaseModelClass):
             **trainer_kwargs,
         )
         try:
-            return runner()
+            with interrupts_as_keyboard_interrupt(plan):
+                return runner()
         finally:
             self.best_epoch_ = best_weights.best_epoch
             if has_validation and best_weights.restore_best(plan):
@@ -539,7 +591,8 @@ class ButterflyModel(BaseModelClass):
             stored.var["feature_name"] = stored.var_names
             stored.var_names = [f"{key}:{name}" for name in stored.var_names]
             data.mod[key] = stored
-            with warnings.catch_warnings():
+            # No pulling: the new modality's obs columns must not appear in data.obs.
+            with warnings.catch_warnings(), set_mudata_options(pull_on_update=False):
                 warnings.simplefilter("ignore", UserWarning)
                 data.update()
         return prediction

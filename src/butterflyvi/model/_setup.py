@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from anndata import AnnData
 from mudata import MuData
 
 from .._constants import ACCESSIBILITY, EXPRESSION, KINDS, PP_UNS_KEY, PROTEIN
+from ..pp._checks import _stored_values
 
 FEATURE_TYPE_KINDS = {
     "gene expression": EXPRESSION,
@@ -135,24 +136,88 @@ def check_paired(mdata: MuData, modalities: Sequence[str]) -> None:
             "with one shared order, or use `butterflyvi.tl.pair_unpaired` for unpaired data."
         )
     for modality in modalities:
-        if not mdata[modality].obs_names.is_unique:
+        names = mdata[modality].obs_names
+        if not names.is_unique:
+            duplicated = names[names.duplicated()].unique()
             raise ValueError(
-                f"mdata: modality {modality!r} has duplicate obs_names; make them unique first."
+                f"mdata: modality {modality!r} has duplicate obs_names ({len(duplicated)} "
+                f"repeated, e.g. {list(duplicated[:5])}); expected one row per cell. Make them "
+                "unique first, e.g. with `obs_names_make_unique()` on each modality and "
+                "`mdata.update()`."
             )
 
 
-def check_values(adata: AnnData, layer: str | None, modality: str) -> None:
-    """Refuse empty, NaN or infinite matrices (without densifying them)."""
+def check_values(adata: AnnData, layer: str | None, modality: str, kind: str | None = None) -> None:
+    """Refuse empty or non-finite matrices and duplicate feature names; check values by kind.
+
+    Nothing is densified (sparse matrices are checked on their stored values, dense ones in
+    row blocks). Accessibility values must lie in ``[0, 1]`` (the decoder ends in a sigmoid
+    and its loss is a binary cross-entropy): negative values and raw counts are refused,
+    values above 1 are warned about. Expression and protein values that look like raw counts
+    are warned about (the model expects preprocessed values).
+    """
     matrix = adata.X if layer is None else adata.layers[layer]
     where = "X" if layer is None else f"layers[{layer!r}]"
     if matrix is None or adata.n_obs == 0 or adata.n_vars == 0:
         raise ValueError(
             f"mdata: modality {modality!r} {where} is empty ({adata.n_obs} × {adata.n_vars})."
         )
-    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
-    if not np.all(np.isfinite(values)):
-        n_bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    n_bad = n_negative = n_fraction = 0
+    maximum = -np.inf
+    for block in _stored_values(matrix):
+        if block.size == 0:
+            continue
+        if not np.issubdtype(block.dtype, np.floating):
+            block = block.astype(np.float64)
+        finite = np.isfinite(block)
+        n_bad += int(block.size - np.count_nonzero(finite))
+        if n_bad:
+            continue
+        n_negative += int(np.count_nonzero(block < 0))
+        n_fraction += int(np.count_nonzero(block != np.round(block)))
+        maximum = max(maximum, float(block.max()))
+    if n_bad:
         raise ValueError(
             f"mdata: modality {modality!r} {where} holds {n_bad} NaN or infinite values; "
             "expected finite preprocessed values."
+        )
+    if not adata.var_names.is_unique:
+        duplicated = adata.var_names[adata.var_names.duplicated()].unique()
+        raise ValueError(
+            f"mdata: modality {modality!r} has {len(duplicated)} duplicated var_names (e.g. "
+            f"{list(duplicated[:5])}); expected unique feature names, since the model matches "
+            f"features by name on new data. Make them unique first, e.g. "
+            f"`mdata[{modality!r}].var_names_make_unique(); mdata.update()`."
+        )
+    # Stored entries only: a sparse matrix's implicit zeros do not change the checks below.
+    looks_like_counts = n_negative == 0 and n_fraction == 0 and maximum > 1
+    if kind == ACCESSIBILITY:
+        if n_negative:
+            raise ValueError(
+                f"mdata: modality {modality!r} {where}: expected accessibility values in "
+                f"[0, 1] (scaled TF-IDF), found {n_negative} negative values."
+            )
+        if looks_like_counts:
+            raise ValueError(
+                f"mdata: modality {modality!r} {where} looks like raw counts (non-negative "
+                f"integers up to {maximum:g}); expected accessibility values in [0, 1]. Run "
+                f"butterflyvi.pp.preprocess_atac(mdata[{modality!r}]) and mdata.update() first."
+            )
+        if maximum > 1:
+            warnings.warn(
+                f"mdata: modality {modality!r} {where} holds values above 1 (max {maximum:g}); "
+                "the accessibility decoder ends in a sigmoid and its binary cross-entropy "
+                "expects values in [0, 1] (as written by butterflyvi.pp.preprocess_atac).",
+                UserWarning,
+                stacklevel=3,
+            )
+    elif kind in (EXPRESSION, PROTEIN) and looks_like_counts:
+        function = "preprocess_rna" if kind == EXPRESSION else "preprocess_adt"
+        warnings.warn(
+            f"mdata: modality {modality!r} {where} looks like raw counts (non-negative integers "
+            f"up to {maximum:g}); the model expects preprocessed {kind} values. Run "
+            f"butterflyvi.pp.{function}(mdata[{modality!r}]) and mdata.update() first, or pass "
+            "the layer holding the preprocessed values.",
+            UserWarning,
+            stacklevel=3,
         )
