@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,13 @@ from anndata import AnnData
 from .._constants import PP_UNS_KEY
 
 
-def looks_like_counts(matrix, *, max_values: int = 100_000) -> bool:
-    """Whether the (first ``max_values``) stored values are non-negative integers."""
+def looks_like_counts(matrix, *, max_values: int = 100_000, max_rows: int = 1000) -> bool:
+    """Whether the (first ``max_values``) stored values are non-negative integers.
+
+    An on-disk matrix (of an AnnData opened backed) is judged on its first ``max_rows`` rows.
+    """
+    if not (sp.issparse(matrix) or isinstance(matrix, np.ndarray)):
+        matrix = matrix[: min(matrix.shape[0], max_rows)]
     values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
     values = np.asarray(values[:max_values])
     if values.size == 0:
@@ -93,6 +98,37 @@ def iterate_rows(matrix, batch_size: int) -> Iterator[np.ndarray]:
         block = matrix[start : start + batch_size]
         block = block.toarray() if sp.issparse(block) else np.asarray(block)
         yield block.astype(np.float32, copy=False)
+
+
+class RowBlocks:
+    """The rows of an on-disk (backed) AnnData in the model's feature space, block by block.
+
+    ``blocks[start:stop]`` reads only those rows from disk (``adata[start:stop].to_memory()``)
+    and returns ``transform`` of that in-memory AnnData, so resident memory stays at one block
+    whatever the number of cells. Every step of the transform (preprocessing, feature
+    alignment, checks) works row by row, so the blocks equal the rows of the whole.
+
+    Parameters
+    ----------
+    adata
+        AnnData opened backed (``adata.isbacked``), e.g. a modality of
+        ``mudata.read_h5mu(path, backed=True)``.
+    transform
+        Maps an in-memory row block (AnnData) to its matrix in the model's feature space.
+    n_features
+        Number of columns ``transform`` returns.
+    """
+
+    def __init__(self, adata: AnnData, transform: Callable[[AnnData], object], n_features: int):
+        self.adata = adata
+        self.transform = transform
+        self.shape = (adata.n_obs, int(n_features))
+
+    def __getitem__(self, rows: slice):
+        """The transformed rows ``rows`` (a slice)."""
+        if not isinstance(rows, slice):
+            raise TypeError(f"rows: expected a slice, found {type(rows).__name__}.")
+        return self.transform(self.adata[rows].to_memory())
 
 
 def reference_var(info: Mapping) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager, fields
 from scvi.data._constants import _SETUP_ARGS_KEY
 from scvi.dataloaders import DataSplitter
+from scvi.model._utils import use_distributed_sampler
 from scvi.model.base import BaseModelClass
 from scvi.train import TrainRunner
 
@@ -25,7 +26,13 @@ from .. import pp
 from .._constants import ACCESSIBILITY, PP_UNS_KEY
 from ..module import MODALITY_KEYS, ButterflyModule
 from ..train import VALIDATION_MONITOR, BestWeightsEarlyStopping, ButterflyTrainingPlan
-from ._features import align_features, iterate_rows, reference_var, wants_preprocessing
+from ._features import (
+    RowBlocks,
+    align_features,
+    iterate_rows,
+    reference_var,
+    wants_preprocessing,
+)
 from ._interrupt import interrupts_as_keyboard_interrupt
 from ._presets import PRESETS, preset_kwargs
 from ._safe_load import frames_restored, load_safely, plain_attributes
@@ -368,7 +375,13 @@ class ButterflyModel(BaseModelClass):
             validation_size=validation_size,
             shuffle_set_split=shuffle_set_split,
             external_indexing=external_indexing,
-            extra=datasplitter_kwargs,
+            # Under DDP each process reads its own share of the minibatches (scvi-tools'
+            # BatchDistributedSampler); without it Lightning wraps the batch sampler itself and
+            # the minibatches come out malformed.
+            extra={
+                "distributed_sampler": use_distributed_sampler(trainer_kwargs.get("strategy")),
+                **(datasplitter_kwargs or {}),
+            },
         )
         plan = self._training_plan_cls(
             self.module,
@@ -479,6 +492,16 @@ class ButterflyModel(BaseModelClass):
         matrix = adata.X if layer is None else adata.layers[layer]
         info = self.features_[name]
         state = self.preprocessing_.get(name)
+        if adata.isbacked:
+            # On disk: decide once, then read, preprocess and check the rows block by block.
+            decided = wants_preprocessing(adata, matrix, preprocess, state is not None)
+
+            def transform(block: AnnData):
+                return self._source_matrix(
+                    block, source, preprocess=decided, missing=missing, layer=layer
+                )[1]
+
+            return adata, RowBlocks(adata, transform, len(info["var_names"]))
         if wants_preprocessing(adata, matrix, preprocess, state is not None):
             prepared = pp.apply_preprocessing(
                 adata, state=state, var=reference_var(info), layer=layer, missing=missing
@@ -523,7 +546,9 @@ class ButterflyModel(BaseModelClass):
         ----------
         data
             A MuData with modality ``source`` (default: the registered MuData), or a
-            one-modality AnnData of new cells in the ``source`` feature space.
+            one-modality AnnData of new cells in the ``source`` feature space. Either may be
+            opened backed (``mudata.read_h5mu(path, backed=True)``, ``anndata.read_h5ad(path,
+            backed="r")``): the rows are then read from disk ``batch_size`` cells at a time.
         source
             Name of the measured modality.
         batch_size

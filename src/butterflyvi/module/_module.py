@@ -69,6 +69,15 @@ class ButterflyModule(BaseModuleClass):
         ``"scaled"``: the accessibility decoder fits the scaled TF-IDF values with BCE (the
         paper); ``"binary"``: it fits whether each peak is open (the input still is TF-IDF), so
         its output is the probability that the peak is open.
+    variational_head
+        Form of the mean and log-variance heads of the latent posteriors (phase-1 heads and
+        translator): ``"paper"`` (Linear → BatchNorm → LeakyReLU, which keeps the posterior
+        standard deviation near 1 or above) or ``"linear"`` (plain Linear layers, the usual
+        VAE). See :class:`~butterflyvi.module._networks.VariationalHead`.
+    output_batch_norm
+        Keep the BatchNorm right before each decoder's output activation (the paper). With
+        ``False`` the output is the last linear map, whose bias :meth:`initialize_outputs` sets
+        to the inverse activation of the training mean.
     """
 
     def __init__(
@@ -88,6 +97,8 @@ class ButterflyModule(BaseModuleClass):
         adversarial_weight: float = 1.0,
         discriminator_hidden: Sequence[int] = (),
         accessibility_target: str = "scaled",
+        variational_head: str = "paper",
+        output_batch_norm: bool = True,
     ):
         super().__init__()
         if accessibility_target not in ("scaled", "binary"):
@@ -135,14 +146,18 @@ class ButterflyModule(BaseModuleClass):
         )
         self.decoders = nn.ModuleList(
             [
-                Decoder(k, n, chromosome_groups=g, **net_kwargs)
+                Decoder(
+                    k, n, chromosome_groups=g, output_batch_norm=output_batch_norm, **net_kwargs
+                )
                 for k, n, g in zip(self.kinds, self.n_features, chromosome_groups, strict=True)
             ]
         )
+        self.variational_head = variational_head
+        self.output_batch_norm = bool(output_batch_norm)
         self.pretrain_heads = nn.ModuleList(
-            [SingleModalityHead(n_embedding, n_latent) for _ in range(2)]
+            [SingleModalityHead(n_embedding, n_latent, variational_head) for _ in range(2)]
         )
-        self.translator = JointTranslator(n_embedding, n_latent)
+        self.translator = JointTranslator(n_embedding, n_latent, variational_head=variational_head)
         self.discriminators = nn.ModuleList(
             [Discriminator(n_embedding, discriminator_hidden) for _ in range(2)]
         )
@@ -153,22 +168,21 @@ class ButterflyModule(BaseModuleClass):
     ) -> None:
         """Start every decoder at the training data's per-feature mean.
 
-        The decoders end in BatchNorm → activation, so at initialisation every output sits at
-        ``activation(N(0, 1))`` — around 0.5 for a Sigmoid, far from peaks open in a few
-        percent of cells — and the BatchNorm shift must travel there at the learning rate.
+        The paper's decoders end in BatchNorm → activation, so at initialisation every output
+        sits at ``activation(N(0, 1))`` — around 0.5 for a Sigmoid, far from peaks open in a
+        few percent of cells — and the BatchNorm shift must travel there at the learning rate.
         Here the shift is set to the inverse activation of each feature's mean (the logit for
         accessibility) and, for expression and protein, the scale to the feature's standard
-        deviation, so training starts from the trivial mean prediction.
+        deviation, so training starts from the trivial mean prediction. Without the output
+        BatchNorm (``output_batch_norm=False``) the output layer's bias is set instead.
         """
         for m, (mean, std) in enumerate(zip(means, stds, strict=True)):
-            norm = self.decoders[m].output.norm
             mean = torch.as_tensor(np.asarray(mean, dtype=np.float32))
             std = torch.as_tensor(np.asarray(std, dtype=np.float32))
             if self.kinds[m] == ACCESSIBILITY:
-                norm.bias.copy_(torch.logit(mean.clamp(eps, 1 - eps)))
+                self.decoders[m].set_output_offset(torch.logit(mean.clamp(eps, 1 - eps)))
             else:
-                norm.bias.copy_(mean)
-                norm.weight.copy_(std.clamp_min(1e-3))
+                self.decoders[m].set_output_offset(mean, std.clamp_min(1e-3))
 
     # ------------------------------------------------------------------ parameter groups
     def pretrain_parameters(self) -> list[nn.Parameter]:
@@ -191,16 +205,38 @@ class ButterflyModule(BaseModuleClass):
         x = F.dropout(x, p=self.mask_rates[modality], training=self.training)
         return self.encoders[modality](x)
 
+    def loss_target(self, x: torch.Tensor, modality: int) -> torch.Tensor:
+        """What the decoder of ``modality`` fits for input ``x``: ``x`` itself, or whether each
+        peak is open (``accessibility_target="binary"``).
+        """
+        if self.kinds[modality] == ACCESSIBILITY and self.accessibility_target == "binary":
+            return (x > 0).to(x.dtype)
+        return x
+
     def reconstruction_loss(
         self, pre: torch.Tensor, target: torch.Tensor, modality: int
     ) -> torch.Tensor:
         """BCE for accessibility, MSE otherwise; both averaged over all entries."""
         decoder = self.decoders[modality]
+        target = self.loss_target(target, modality)
         if self.kinds[modality] == ACCESSIBILITY:
-            if self.accessibility_target == "binary":
-                target = (target > 0).to(pre.dtype)
             return F.binary_cross_entropy_with_logits(pre, target)
         return F.mse_loss(decoder.activate(pre), target)
+
+    def baseline_loss(
+        self, mean: torch.Tensor, mean_square: torch.Tensor, modality: int, *, eps: float = 1e-6
+    ) -> torch.Tensor:
+        """Loss of the trivial prediction "every cell is the per-feature mean".
+
+        ``mean`` and ``mean_square`` are per-feature moments of :meth:`loss_target` over the
+        training cells. For BCE, ``mean_j H(m_j)`` with ``H`` the binary entropy (exact also
+        for non-binary targets in [0, 1], the BCE being linear in the target); for MSE, the
+        mean per-feature variance.
+        """
+        if self.kinds[modality] == ACCESSIBILITY:
+            m = mean.clamp(eps, 1 - eps)
+            return -(m * m.log() + (1 - m) * (1 - m).log()).mean()
+        return (mean_square - mean.pow(2)).clamp_min(0).mean()
 
     # ------------------------------------------------------------------ phase 1
     def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_scale: float) -> LossOutput:

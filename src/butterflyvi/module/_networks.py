@@ -65,39 +65,89 @@ class Decoder(nn.Module):
         dropout: float,
         chromosome_groups: Sequence[np.ndarray] | None = None,
         chromosome_units: int = 32,
+        output_batch_norm: bool = True,
     ):
         super().__init__()
         self.kind = kind
+        self.output_batch_norm = bool(output_batch_norm)
         if kind == ACCESSIBILITY:
             if chromosome_groups is None:
                 raise ValueError("chromosome_groups: required for an accessibility decoder.")
             width = chromosome_units * len(chromosome_groups)
             self.hidden = FCLayer(n_embedding, width, dropout=dropout)
             self.output = ChromosomeDecoderLayer(
-                chromosome_groups, n_features, units=chromosome_units
+                chromosome_groups, n_features, units=chromosome_units, batch_norm=output_batch_norm
             )
         else:
             width = n_hidden if kind == EXPRESSION else n_embedding
             self.hidden = FCLayer(n_embedding, width, dropout=dropout)
-            self.output = FCLayer(width, n_features, activation="identity")
+            self.output = FCLayer(
+                width, n_features, activation="identity", batch_norm=output_batch_norm
+            )
         self.output_activation = nn.Sigmoid() if kind == ACCESSIBILITY else nn.LeakyReLU(0.01)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Pre-activation output of shape ``(batch, n_features)``."""
         return self.output(self.hidden(h))
 
+    @torch.no_grad()
+    def set_output_offset(self, shift: torch.Tensor, scale: torch.Tensor | None = None) -> None:
+        """Start the pre-activation output at ``shift`` per feature.
+
+        With the output BatchNorm, its shift (and, when given, its scale) are set; without it,
+        the output layer's bias is set (``scale`` is then ignored: the spread comes from the
+        weights).
+        """
+        if self.output_batch_norm:
+            self.output.norm.bias.copy_(shift)
+            if scale is not None:
+                self.output.norm.weight.copy_(scale)
+        elif isinstance(self.output, ChromosomeDecoderLayer):
+            self.output.set_feature_bias(shift)
+        else:
+            self.output.linear.bias.copy_(shift)
+
     def activate(self, pre: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to :meth:`forward` 's result."""
         return self.output_activation(pre)
 
 
-class VariationalHead(nn.Module):
-    """Mean and log-variance heads (Linear → BatchNorm → LeakyReLU each), as in the original."""
+#: Forms of the variational heads (see :class:`VariationalHead`).
+VARIATIONAL_HEADS = ("paper", "linear")
 
-    def __init__(self, n_in: int, n_latent: int):
+
+class VariationalHead(nn.Module):
+    """Mean and log-variance heads.
+
+    Parameters
+    ----------
+    n_in
+        Input width.
+    n_latent
+        Latent width.
+    form
+        ``"paper"``: Linear → BatchNorm → LeakyReLU for each head, as in the original. The
+        LeakyReLU (slope 0.01) keeps the log-variance above about ``-0.01 × |BatchNorm
+        output|``, so the posterior standard deviation cannot fall far below 1 and the mean is
+        almost non-negative. ``"linear"``: a plain Linear layer for each (the usual VAE), so
+        the posterior can become as precise as the data allow.
+    """
+
+    def __init__(self, n_in: int, n_latent: int, form: str = "paper"):
         super().__init__()
-        self.mean = FCLayer(n_in, n_latent)
-        self.log_var = FCLayer(n_in, n_latent)
+        if form not in VARIATIONAL_HEADS:
+            raise ValueError(
+                f"variational_head: expected one of {VARIATIONAL_HEADS}, found {form!r}."
+            )
+        if form == "paper":
+            self.mean = FCLayer(n_in, n_latent)
+            self.log_var = FCLayer(n_in, n_latent)
+        else:
+            self.mean = nn.Linear(n_in, n_latent)
+            self.log_var = nn.Linear(n_in, n_latent)
+            for layer in (self.mean, self.log_var):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mean, log_variance)``."""
@@ -114,9 +164,9 @@ def reparameterize(mean: torch.Tensor, log_var: torch.Tensor, sample: bool) -> t
 class SingleModalityHead(nn.Module):
     """Phase-1 VAE head of one modality: encoder space → latent → encoder space."""
 
-    def __init__(self, n_embedding: int, n_latent: int):
+    def __init__(self, n_embedding: int, n_latent: int, variational_head: str = "paper"):
         super().__init__()
-        self.variational = VariationalHead(n_embedding, n_latent)
+        self.variational = VariationalHead(n_embedding, n_latent, variational_head)
         self.output = FCLayer(n_latent, n_embedding)
 
     def forward(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -131,10 +181,16 @@ class JointTranslator(nn.Module):
     (to the encoder space of modality 0 and of modality 1) shared by both inputs.
     """
 
-    def __init__(self, n_embedding: int, n_latent: int, n_modalities: int = 2):
+    def __init__(
+        self,
+        n_embedding: int,
+        n_latent: int,
+        n_modalities: int = 2,
+        variational_head: str = "paper",
+    ):
         super().__init__()
         self.heads = nn.ModuleList(
-            [VariationalHead(n_embedding, n_latent) for _ in range(n_modalities)]
+            [VariationalHead(n_embedding, n_latent, variational_head) for _ in range(n_modalities)]
         )
         self.outputs = nn.ModuleList([FCLayer(n_latent, n_embedding) for _ in range(n_modalities)])
 

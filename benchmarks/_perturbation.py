@@ -1,0 +1,178 @@
+"""Perturbation-response benchmark on Kang et al. 2018: leave one cell type out."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import scanpy as sc
+import scvi
+from anndata import AnnData
+
+import butterflyvi as bf
+
+from ._fit import fit
+from ._report import Record
+from ._timing import peak_rss_gb
+
+#: The cell types of the Kang data, CD4T first (the held-out type of scGen and scButterfly).
+CELL_TYPES = ("CD4T", "CD14+Mono", "FCGR3A+Mono", "B", "NK", "CD8T", "Dendritic")
+N_HVG = 2000
+QUICK_HVG = 500
+QUICK_CELLS = 600
+
+
+def load_kang(*, quick: bool) -> tuple[AnnData, list[str]]:
+    """Kang data (already log-normalised), restricted to highly variable genes.
+
+    The HVGs are chosen with ``scanpy.pp.highly_variable_genes`` (flavor ``"seurat"``, meant
+    for log data) on all cells; nothing is normalised again. ``quick`` keeps a seeded
+    subsample of cells and fewer genes.
+    """
+    adata = bf.datasets.load_shared("kang")
+    notes = []
+    if quick:
+        keep = np.sort(np.random.RandomState(0).permutation(adata.n_obs)[:QUICK_CELLS])
+        adata = adata[keep].copy()
+        notes.append(f"--quick: a seeded random subsample of {adata.n_obs} cells.")
+    n_top = QUICK_HVG if quick else N_HVG
+    work = AnnData(X=adata.X, var=adata.var[[]])
+    sc.pp.highly_variable_genes(work, n_top_genes=n_top, flavor="seurat")
+    adata = adata[:, work.var["highly_variable"].to_numpy()].copy()
+    adata.obs = adata.obs[["condition", "cell_type"]].copy()
+    adata.uns.clear()
+    for mapping in (adata.obsm, adata.obsp):
+        for key in list(mapping):
+            del mapping[key]
+    notes.append(
+        f"Already log-normalised (not normalised again); {adata.n_vars} HVGs from "
+        "scanpy.pp.highly_variable_genes(flavor='seurat') on the log data of all cells."
+    )
+    return adata, notes
+
+
+def _shift_baseline(train: AnnData, ctrl: AnnData) -> AnnData:
+    """Control cells plus the mean stimulated − control difference of the training types."""
+    is_stim = (train.obs["condition"] == "stimulated").to_numpy()
+    delta = np.asarray(train.X[is_stim].mean(axis=0) - train.X[~is_stim].mean(axis=0)).ravel()
+    X = ctrl.X.toarray() if hasattr(ctrl.X, "toarray") else np.asarray(ctrl.X)
+    return AnnData(X=np.maximum(X + delta, 0).astype(np.float32), var=ctrl.var[[]])
+
+
+def run_holdout(
+    adata: AnnData,
+    holdout: str,
+    *,
+    preset: str,
+    seed: int,
+    epochs_pretrain: int,
+    epochs: int,
+    record_progress,
+) -> dict:
+    """Train without ``holdout`` and predict its stimulated state from its control cells."""
+    start = time.perf_counter()
+    pairs = bf.tl.pair_by_ot(adata, holdout=holdout, seed=seed)
+    ot_seconds = time.perf_counter() - start
+    n = pairs.n_obs
+    perm = np.random.RandomState(seed).permutation(n)
+    n_val = max(2, int(0.1 * n))
+    indexing = [np.sort(perm[n_val:]), np.sort(perm[:n_val]), np.array([], dtype=int)]
+    scvi.settings.seed = seed
+    bf.ButterflyModel.setup_mudata(
+        pairs, modalities=("control", "stimulated"), kinds=("expression", "expression")
+    )
+    model = bf.ButterflyModel(pairs, preset=preset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        training = fit(
+            model,
+            epochs_pretrain=epochs_pretrain,
+            epochs=epochs,
+            indexing=indexing,
+            progress=record_progress,
+        )
+    held = (adata.obs["cell_type"] == holdout).to_numpy()
+    is_ctrl = (adata.obs["condition"] == "control").to_numpy()
+    ctrl, stim = adata[held & is_ctrl].copy(), adata[held & ~is_ctrl].copy()
+    pred = model.translate(ctrl, source="control", preprocess=False)
+    return {
+        "n_pairs": int(n),
+        "n_train_pairs": len(indexing[0]),
+        "n_validation_pairs": len(indexing[1]),
+        "n_ctrl_heldout": int(ctrl.n_obs),
+        "n_stim_heldout": int(stim.n_obs),
+        "ot_seconds": ot_seconds,
+        "training": training,
+        "model": bf.metrics.perturbation(pred, ctrl, stim, seed=seed),
+        "baseline_control": bf.metrics.perturbation(ctrl, ctrl, stim, seed=seed),
+        "baseline_shift": bf.metrics.perturbation(
+            _shift_baseline(adata[~held], ctrl), ctrl, stim, seed=seed
+        ),
+    }
+
+
+def run_perturbation(
+    *,
+    preset: str,
+    seed: int,
+    epochs_pretrain: int,
+    epochs: int,
+    quick: bool,
+    record: Record,
+    cell_types: list[str] | None = None,
+    previous: dict | None = None,
+) -> None:
+    """Leave-one-cell-type-out over ``cell_types`` (all 7 by default; CD4T only with quick).
+
+    ``previous``: held-out results of an earlier run with the same settings, kept and not
+    recomputed (``--resume``).
+    """
+    start = time.perf_counter()
+    record.update(status="loading")
+    adata, notes = load_kang(quick=quick)
+    if cell_types is None:
+        cell_types = ["CD4T"] if quick else list(CELL_TYPES)
+    record.update(
+        data={
+            "n_cells": adata.n_obs,
+            "n_genes": adata.n_vars,
+            "cell_types": adata.obs["cell_type"].value_counts().to_dict(),
+            "conditions": adata.obs["condition"].value_counts().to_dict(),
+            "notes": notes,
+        },
+        holdouts_planned=cell_types,
+        holdouts={},
+    )
+    results: dict = dict(previous or {})
+    for holdout in cell_types:
+        if holdout in results:
+            continue
+        record.update(status=f"training without {holdout}")
+        results[holdout] = run_holdout(
+            adata,
+            holdout,
+            preset=preset,
+            seed=seed,
+            epochs_pretrain=epochs_pretrain,
+            epochs=epochs,
+            record_progress=lambda p, h=holdout: record.update(progress={"holdout": h, **p}),
+        )
+        record.update(holdouts=results, peak_rss_gb=peak_rss_gb())
+    record.update(
+        summary=summarise(results),
+        peak_rss_gb=peak_rss_gb(),
+        wall_seconds_total=time.perf_counter() - start,
+        status="done",
+    )
+
+
+def summarise(results: dict) -> dict:
+    """Mean over held-out types of the headline numbers, per predictor."""
+    out = {}
+    for who in ("model", "baseline_control", "baseline_shift"):
+        out[who] = {
+            key: float(np.nanmean([r[who][key] for r in results.values()]))
+            for key in ("deg_overlap", "r2_degs_boot_mean", "r2_all_boot_mean", "r2_degs")
+        }
+    return out

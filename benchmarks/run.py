@@ -1,0 +1,162 @@
+"""Command line of the benchmarks: ``python -m benchmarks.run --dataset NAME``.
+
+Examples
+--------
+python -m benchmarks.run --dataset demo --quick
+python -m benchmarks.run --dataset snareseq --preset default --epochs-pretrain 50 --epochs 100
+python -m benchmarks.run --dataset kang
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from ._data import DATASETS, PAIRED
+from ._markdown import paired_markdown, perturbation_markdown
+from ._report import Record, write_markdown
+from ._timing import machine, versions
+
+#: Epochs: the paper's (100 / 200) and ``--quick``'s.
+PAPER_EPOCHS = (100, 200)
+QUICK_EPOCHS = (2, 3)
+
+
+def result_stem(
+    dataset: str, variant: str, preset: str, quick: bool, epochs: tuple[int, int] | None = None
+) -> str:
+    """``<dataset>_<variant>_<preset>[_e<pre>-<epochs>][_quick]`` (kang: variant ``LOO``).
+
+    The epochs appear only when they differ from the default of the mode (paper's 100 / 200,
+    or ``--quick``'s).
+    """
+    stem = f"{dataset}_{variant}_{preset}"
+    if epochs is not None and tuple(epochs) != (QUICK_EPOCHS if quick else PAPER_EPOCHS):
+        stem += f"_e{epochs[0]}-{epochs[1]}"
+    return stem + ("_quick" if quick else "")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--dataset", required=True, choices=[*DATASETS, "all"])
+    parser.add_argument("--quick", action="store_true", help="tiny run (CI)")
+    parser.add_argument("--preset", default="default", choices=["paper", "default", "binary"])
+    parser.add_argument("--variant", default="B", choices=["B", "T", "C"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs-pretrain", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--cell-types", nargs="*", default=None, help="kang: held-out types (default all 7)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice; 1 is far faster on a busy machine)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="kang: keep the held-out types already in the result file (same settings)",
+    )
+    parser.add_argument("--no-umap", action="store_true", help="skip the UMAP embeddings")
+    return parser.parse_args(argv)
+
+
+def _previous_holdouts(path: Path, seed: int, epochs_pretrain: int, epochs: int) -> dict:
+    """Held-out results of an earlier run in ``path`` with the same seed and epochs."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    same = (old.get("seed"), old.get("epochs_pretrain"), old.get("epochs")) == (
+        seed,
+        epochs_pretrain,
+        epochs,
+    )
+    return dict(old.get("holdouts", {})) if same else {}
+
+
+def run_one(args: argparse.Namespace, dataset: str) -> Path:
+    """Run one dataset; return the JSON path."""
+    from ._paired import run_paired
+    from ._perturbation import run_perturbation
+
+    default = QUICK_EPOCHS if args.quick else PAPER_EPOCHS
+    epochs_pretrain = default[0] if args.epochs_pretrain is None else args.epochs_pretrain
+    epochs = default[1] if args.epochs is None else args.epochs
+    variant = "LOO" if dataset == "kang" else args.variant
+    stem = result_stem(dataset, variant, args.preset, args.quick, (epochs_pretrain, epochs))
+    path = args.out / f"{stem}.json"
+    previous = _previous_holdouts(path, args.seed, epochs_pretrain, epochs) if args.resume else {}
+    record = Record(
+        path,
+        {
+            "dataset": dataset,
+            "variant": variant,
+            "preset": args.preset,
+            "seed": args.seed,
+            "quick": args.quick,
+            "epochs_pretrain": epochs_pretrain,
+            "epochs": epochs,
+            "command": "python -m benchmarks.run " + shlex.join(sys.argv[1:]),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "versions": versions(),
+            "machine": machine(),
+            "status": "starting",
+        },
+    )
+    kwargs = {
+        "preset": args.preset,
+        "seed": args.seed,
+        "epochs_pretrain": epochs_pretrain,
+        "epochs": epochs,
+        "quick": args.quick,
+        "record": record,
+    }
+    try:
+        if dataset == "kang":
+            run_perturbation(cell_types=args.cell_types, previous=previous, **kwargs)
+        else:
+            umap = None if (args.quick or args.no_umap) else args.out / f"{stem}_umap.npz"
+            run_paired(dataset, variant=args.variant, umap_path=umap, **kwargs)
+    except Exception:
+        record.update(status="failed", error=traceback.format_exc())
+        raise
+    finally:
+        record.update(finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        writer = perturbation_markdown if dataset == "kang" else paired_markdown
+        write_markdown(path.with_suffix(".md"), writer(record.data))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    datasets = [*PAIRED, "kang"] if args.dataset == "all" else [args.dataset]
+    failed = []
+    for dataset in datasets:
+        try:
+            print(f"[benchmarks] {dataset}: {run_one(args, dataset)}", flush=True)
+        except FileNotFoundError as err:  # a shared dataset that is not present
+            print(f"[benchmarks] {dataset}: skipped ({err})", flush=True)
+        except Exception:
+            failed.append(dataset)
+            if len(datasets) == 1:
+                raise
+            traceback.print_exc()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,393 @@
+"""The ``butterflyvi`` command line: subcommands, outputs, exit codes and error messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import anndata as ad
+import mudata as md
+import numpy as np
+import pytest
+
+import butterflyvi as bf
+from butterflyvi.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from butterflyvi.model import ButterflyModel
+
+N_CELLS = 160
+TINY = ["--epochs-pretrain", "1", "--epochs", "1", "--batch-size", "32", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def raw_file(tmp_path_factory):
+    """Raw-count paired RNA + ATAC of a few demo cells, written as .h5mu."""
+    mdata = bf.datasets.snareseq_demo()[:N_CELLS].copy()
+    path = tmp_path_factory.mktemp("data") / "paired.h5mu"
+    mdata.write(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(raw_file, tmp_path_factory):
+    """A model trained through `butterflyvi train` (1 + 1 epochs)."""
+    out = tmp_path_factory.mktemp("model") / "model"
+    code = main(
+        ["train", "--data", str(raw_file), "--modalities", "rna", "atac", "--out", str(out), *TINY]
+    )
+    assert code == EXIT_OK
+    return out
+
+
+def test_module_help_in_a_subprocess():
+    result = subprocess.run(
+        [sys.executable, "-m", "butterflyvi", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("demo", "train", "translate", "evaluate"):
+        assert command in result.stdout
+
+
+def test_help_and_usage_errors_in_process(capsys):
+    assert main(["--help"]) == EXIT_OK
+    assert "translate" in capsys.readouterr().out
+    assert main(["train", "--help"]) == EXIT_OK
+    assert "--modalities" in capsys.readouterr().out
+    assert main([]) == EXIT_USAGE
+    assert main(["unknown-command"]) == EXIT_USAGE
+    assert main(["train", "--data", "x.h5mu"]) == EXIT_USAGE  # missing required options
+    assert "required" in capsys.readouterr().err
+
+
+def test_train_refuses_a_missing_file(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "nope.h5mu"),
+            "--modalities",
+            "rna",
+            "atac",
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--data: file not found" in err and "Traceback" not in err
+
+
+def test_train_refuses_a_wrong_suffix(tmp_path, capsys):
+    path = tmp_path / "data.h5ad"
+    path.write_text("")
+    code = main(
+        ["train", "--data", str(path), "--modalities", "rna", "atac", "--out", str(tmp_path / "m")]
+    )
+    assert code == EXIT_USAGE
+    assert ".h5mu" in capsys.readouterr().err
+
+
+def test_train_refuses_unknown_modalities(raw_file, tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--data",
+            str(raw_file),
+            "--modalities",
+            "rna",
+            "adt",
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "'adt' is not a modality" in err and "['rna', 'atac']" in err
+
+
+def test_train_refuses_bad_numbers_and_presets(raw_file, tmp_path, capsys):
+    base = [
+        "train",
+        "--data",
+        str(raw_file),
+        "--modalities",
+        "rna",
+        "atac",
+        "--out",
+        str(tmp_path / "m"),
+    ]
+    assert main([*base, "--epochs-pretrain", "0", "--epochs", "0"]) == EXIT_USAGE
+    assert "positive sum" in capsys.readouterr().err
+    assert main([*base, "--batch-size", "1"]) == EXIT_USAGE
+    assert main([*base, "--preset", "fancy"]) == EXIT_USAGE
+    assert "--preset" in capsys.readouterr().err
+    assert (
+        main(["train", "--data", str(raw_file), "--modalities", "rna", "rna", "--out", "m"])
+        == EXIT_USAGE
+    )
+
+
+def test_train_writes_a_loadable_model(model_dir, capsys):
+    assert (model_dir / "model.pt").is_file() and (model_dir / "mdata.h5mu").is_file()
+    model = ButterflyModel.load(str(model_dir))
+    assert model.modalities_ == ["rna", "atac"]
+    assert model.kinds_ == ["expression", "accessibility"]
+    assert model.preprocessing_["rna"]["kind"] == "expression"  # raw counts were preprocessed
+
+
+def test_train_refuses_a_non_empty_output(raw_file, model_dir, capsys):
+    code = main(
+        [
+            "train",
+            "--data",
+            str(raw_file),
+            "--modalities",
+            "rna",
+            "atac",
+            "--out",
+            str(model_dir),
+            *TINY,
+        ]
+    )
+    assert code == EXIT_USAGE
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_translate_new_raw_rna_cells(raw_file, model_dir, tmp_path, capsys):
+    raw = md.read_h5mu(raw_file)
+    rna = raw["rna"][:40].copy()
+    shuffled = rna[:, np.random.default_rng(0).permutation(rna.n_vars)].copy()
+    data = tmp_path / "new_rna.h5ad"
+    shuffled.write_h5ad(data)
+    out = tmp_path / "pred.h5ad"
+    code = main(
+        [
+            "translate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data),
+            "--source",
+            "rna",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == EXIT_OK
+    assert "translated 40 cells rna → atac" in capsys.readouterr().out
+    pred = ad.read_h5ad(out)
+    model = ButterflyModel.load(str(model_dir))
+    expected = model.translate(rna, source="rna")
+    assert list(pred.var_names) == model.features_["atac"]["var_names"]
+    np.testing.assert_allclose(pred.X.toarray(), expected.X.toarray(), rtol=1e-5, atol=1e-6)
+
+    # As .h5mu: the input modality plus the prediction, prefixed names.
+    out_mu = tmp_path / "pred.h5mu"
+    assert (
+        main(
+            [
+                "translate",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(data),
+                "--source",
+                "rna",
+                "--out",
+                str(out_mu),
+            ]
+        )
+        == 0
+    )
+    written = md.read_h5mu(out_mu)
+    assert set(written.mod) == {"rna", "atac_from_rna"}
+
+
+def test_translate_a_mudata_and_evaluate(raw_file, model_dir, tmp_path, capsys):
+    out = tmp_path / "translated.h5mu"
+    code = main(
+        [
+            "translate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(raw_file),
+            "--source",
+            "atac",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == EXIT_OK
+    assert "rna_from_atac" in md.read_h5mu(out).mod
+    capsys.readouterr()
+
+    # Accessibility: raw counts are a valid truth (binarised); translate RNA → ATAC first.
+    pred_atac = tmp_path / "atac_pred.h5ad"
+    assert (
+        main(
+            [
+                "translate",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(raw_file),
+                "--source",
+                "rna",
+                "--out",
+                str(pred_atac),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    json_out = tmp_path / "metrics.json"
+    code = main(
+        ["evaluate", "--pred", str(pred_atac), "--truth", str(raw_file), "--out", str(json_out)]
+    )
+    assert code == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "auroc" in printed and "evaluated" in printed
+    metrics = json.loads(json_out.read_text())
+    assert 0 <= metrics["auroc"] <= 1 and metrics["n_cells"] == N_CELLS
+
+    # Expression against the preprocessed RNA stored with the model, restricted by a column.
+    model_data = model_dir / "mdata.h5mu"
+    code = main(
+        [
+            "evaluate",
+            "--pred",
+            str(out),
+            "--truth",
+            str(model_data),
+            "--truth-modality",
+            "rna",
+            "--subset",
+            "cell_type=E2Rasgrf2",
+            "--format",
+            "json",
+        ]
+    )
+    assert code == EXIT_OK
+    result = json.loads(capsys.readouterr().out)
+    assert "pearson_per_cell_mean" in result and result["n_cells"] < N_CELLS
+
+
+def test_translate_refuses_bad_input(raw_file, model_dir, tmp_path, capsys):
+    raw = md.read_h5mu(raw_file)
+    data = tmp_path / "rna.h5ad"
+    raw["rna"].write_h5ad(data)
+    out = tmp_path / "out.h5ad"
+    base = ["translate", "--model", str(model_dir), "--data", str(data), "--out", str(out)]
+
+    assert main([*base, "--source", "protein"]) == EXIT_USAGE
+    assert (
+        "--source: expected one of the model's modalities ['rna', 'atac']"
+        in capsys.readouterr().err
+    )
+
+    partial = tmp_path / "partial.h5ad"
+    raw["rna"][:, 10:].copy().write_h5ad(partial)
+    code = main(
+        [
+            "translate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(partial),
+            "--source",
+            "rna",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "missing" in err and "Traceback" not in err
+
+    assert (
+        main(
+            [
+                "translate",
+                "--model",
+                str(tmp_path),
+                "--data",
+                str(data),
+                "--source",
+                "rna",
+                "--out",
+                str(out),
+            ]
+        )
+        == EXIT_USAGE
+    )
+    assert "model.pt" in capsys.readouterr().err
+
+    assert main([*base, "--source", "rna"]) == EXIT_OK
+    assert main([*base, "--source", "rna"]) == EXIT_USAGE  # exists now
+    assert "--overwrite" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "translate",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(data),
+                "--source",
+                "rna",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == EXIT_USAGE
+    )
+
+
+def test_evaluate_refuses_bad_input(raw_file, tmp_path, capsys):
+    raw = md.read_h5mu(raw_file)
+    pred = tmp_path / "pred.h5ad"
+    raw["atac"].write_h5ad(pred)
+    assert (
+        main(["evaluate", "--pred", str(pred), "--truth", str(tmp_path / "none.h5ad")])
+        == EXIT_USAGE
+    )
+    assert "file not found" in capsys.readouterr().err
+    assert (
+        main(["evaluate", "--pred", str(pred), "--truth", str(raw_file), "--truth-modality", "adt"])
+        == EXIT_USAGE
+    )
+    assert "'adt'" in capsys.readouterr().err
+    other = tmp_path / "other.h5ad"
+    shifted = raw["atac"][:, :100].copy()
+    shifted.var_names = [f"peak{i}" for i in range(100)]
+    shifted.write_h5ad(other)
+    assert (
+        main(
+            ["evaluate", "--pred", str(other), "--truth", str(raw_file), "--truth-modality", "atac"]
+        )
+        == EXIT_USAGE
+    )
+    assert "var_names" in capsys.readouterr().err
+    unknown = tmp_path / "unknown.h5ad"
+    ad.AnnData(raw["atac"].X[:, :5].toarray()).write_h5ad(unknown)
+    assert main(["evaluate", "--pred", str(unknown), "--truth", str(unknown)]) == EXIT_USAGE
+    assert "--kind" in capsys.readouterr().err
+    assert (
+        main(["evaluate", "--pred", str(pred), "--truth", str(pred), "--subset", "nonsense"])
+        == EXIT_USAGE
+    )
+
+
+def test_runtime_failures_exit_with_one(monkeypatch, capsys):
+    from butterflyvi.cli import evaluate
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(evaluate, "run", broken)
+    assert main(["evaluate", "--pred", "a.h5ad", "--truth", "b.h5ad"]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "RuntimeError: boom" in err and "Traceback" not in err
+    assert main(["--debug", "evaluate", "--pred", "a.h5ad", "--truth", "b.h5ad"]) == EXIT_FAILURE
+    assert "Traceback" in capsys.readouterr().err
