@@ -479,11 +479,6 @@ def test_metrics_refuse_missing_labels_and_mismatched_inputs(mdata):
         bf.metrics.expression(np.array([[np.nan, 1.0], [1.0, 2.0]]), np.ones((2, 2)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="metrics._utils.labels_of turns a list mixing NaN and strings into the label 'nan' "
-    "(np.asarray gives a str array before pd.isna runs); fix: np.asarray(values, dtype=object)",
-)
 def test_metrics_annotation_refuses_nan_in_a_list():
     with pytest.raises(ValueError, match=r"`true` has 1 missing labels"):
         bf.metrics.annotation([np.nan, "a"], ["a", "a"])

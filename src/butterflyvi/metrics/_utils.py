@@ -241,13 +241,8 @@ def summary(values: np.ndarray) -> tuple[float, float, int]:
 
 def labels_of(values: Any, *, name: str) -> np.ndarray:
     """Return labels as a 1-D object array; refuse missing values (NaN/None)."""
-    if isinstance(values, pd.Series | pd.Index | pd.Categorical):
-        arr = np.asarray(values, dtype=object)
-    else:
-        arr = np.asarray(values)
-        if arr.ndim != 1:
-            raise ValueError(f"`{name}` must be 1-D (one label per cell); found shape {arr.shape}.")
-        arr = arr.astype(object)
+    # dtype=object keeps NaN a float: a plain str array would turn it into the label "nan".
+    arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
         raise ValueError(f"`{name}` must be 1-D (one label per cell); found shape {arr.shape}.")
     n_missing = int(pd.isna(arr).sum())
