@@ -12,7 +12,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
 ]
 autosummary_generate = True
@@ -23,13 +22,9 @@ napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 nb_execution_mode = "off"  # tutorials are executed by the test suite and stored with outputs
-source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-}
-intersphinx_disabled_reftypes = ["*"]
 html_theme = "sphinx_book_theme"
 html_title = "butterflyvi"
 html_static_path = ["_static"]
-suppress_warnings = ["myst.header", "intersphinx"]
+suppress_warnings = ["myst.header"]
