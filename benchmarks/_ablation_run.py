@@ -164,4 +164,9 @@ def run_one(
     result["best_epoch"] = getattr(model, "best_epoch_", None)
     result["n_train_pairs"] = len(indexing[0])
     result["epoch_seconds"] = clock.times
+    result["history"] = {
+        key: [None if v != v else float(v) for v in frame.iloc[:, 0].tolist()]
+        for key, frame in model.history.items()
+        if key.startswith("validation_") and ("translation" in key or key.endswith("_loss"))
+    }
     return result

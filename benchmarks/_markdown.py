@@ -100,7 +100,7 @@ def perturbation_markdown(data: dict) -> str:
         for who in ("model", "baseline_control", "baseline_shift"):
             m = res[who]
             row += [
-                m["deg_overlap"],
+                f"{m['deg_overlap']} ({fmt(m.get('mean_difference_overlap'))})",
                 f"{fmt(m['r2_degs_boot_mean'])} ± {fmt(m['r2_degs_boot_std'])}",
             ]
         t = res["training"]
@@ -124,7 +124,8 @@ def perturbation_markdown(data: dict) -> str:
         ),
         "",
         "Baselines: *control* = the held-out control cells unchanged; *shift* = control cells "
-        "plus the mean stimulated − control difference of the training cell types.",
+        "plus the mean stimulated − control difference of the training cell types. DEG overlap: "
+        "Wilcoxon top-100 (in brackets: top-100 by mean difference to control).",
         "",
     ]
     for holdout, res in data.get("holdouts", {}).items():

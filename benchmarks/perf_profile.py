@@ -10,8 +10,11 @@
    for forward + backward) over its CPU time, as a fraction of dense ``torch.matmul`` FLOP/s
    measured in the same process right before and after — at batch 64 and 256.
 4. The data path: scvi-tools' ``AnnDataLoader`` (CSR rows of both modalities of the MuData
-   per minibatch, densified) alone, and a Lightning epoch of each phase against the raw steps:
-   the difference is Lightning's per-step cost plus logging.
+   per minibatch, densified) alone, and Lightning epochs of each phase (the difference to the
+   raw steps is Lightning's per-step cost plus logging), with the package's logging (values
+   summed on the device, one ``self.log`` per value and epoch) and with the logging before
+   (one ``self.log`` per value and step), alternated.
+5. Wall and CPU time of a phase-1 step with 1 and 2 torch threads (oversubscription).
 
 Writes ``benchmarks/results/perf_profile.json``.
 """
@@ -193,24 +196,30 @@ def _loader(model, train) -> dict:
     return {"cpu_ms_per_batch": 1e3 * float(np.median(times)), "batches": n}
 
 
+def _log_every_step(self, values, n, *, on_step):
+    """The logging before this work: one Lightning ``self.log`` per value and step."""
+    for name, value in values.items():
+        self.log(name, value.detach(), batch_size=n, on_step=on_step, on_epoch=True)
+
+
 @contextmanager
-def _no_logging():
-    """Make ``ButterflyTrainingPlan.log`` a no-op (to measure the cost of logging)."""
+def _per_step_logging():
+    """Swap in :func:`_log_every_step` for ``ButterflyTrainingPlan._log_values``."""
     from butterflyvi.train import ButterflyTrainingPlan
 
-    saved = ButterflyTrainingPlan.log
-    ButterflyTrainingPlan.log = lambda self, *args, **kwargs: None
+    saved = ButterflyTrainingPlan._log_values
+    ButterflyTrainingPlan._log_values = _log_every_step
     try:
         yield
     finally:
-        ButterflyTrainingPlan.log = saved
+        ButterflyTrainingPlan._log_values = saved
 
 
-def _lightning(model, split, *, logging: bool = True) -> dict:
+def _lightning_epoch(model, split, *, per_step_log: bool) -> dict:
     clock = EpochClock(1)
     with (
         variant(layers=PACKAGE[1], mask=PACKAGE[2], adam=PACKAGE[3]),
-        nullcontext() if logging else _no_logging(),
+        _per_step_logging() if per_step_log else nullcontext(),
     ):
         model.train(
             max_epochs_pretrain=1,
@@ -231,6 +240,29 @@ def _lightning(model, split, *, logging: bool = True) -> dict:
         }
         for e in clock.epochs
     }
+
+
+def _lightning(model, split, *, rounds: int = 2) -> dict:
+    """Lightning epochs (1 + 1) with the package's logging and with per-step ``self.log``,
+    alternated; CPU ms per step of each phase."""
+    runs = {"epoch sums (package)": [], "self.log per value and step (before)": []}
+    for _ in range(rounds):
+        for name in runs:
+            runs[name].append(_lightning_epoch(model, split, per_step_log="before" in name))
+    out = {}
+    for name, records in runs.items():
+        out[name] = {
+            phase: {
+                "cpu_ms_per_step": float(np.median([r[phase]["cpu_ms_per_step"] for r in records])),
+                "wall_ms_per_step": float(
+                    np.median([r[phase]["wall_ms_per_step"] for r in records])
+                ),
+                "all_cpu_ms_per_step": [round(r[phase]["cpu_ms_per_step"], 2) for r in records],
+                "load_average": [r[phase]["load_average"] for r in records],
+            }
+            for phase in ("phase1", "phase2")
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -261,7 +293,6 @@ def main(argv: list[str] | None = None) -> dict:
     record["threads_phase1_batch64"] = _threads(model, mdata, train)
     record["loader"] = _loader(model, train)
     record["lightning_batch64"] = _lightning(model, split)
-    record["lightning_batch64_no_logging"] = _lightning(model, split, logging=False)
     record["matmul_gflops_end"] = matmul_flops() / 1e9
     record["load_average_end"] = load_average()
     write_json(args.out, record)

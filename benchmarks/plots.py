@@ -35,11 +35,19 @@ COLOURS = {"model": "#1f77b4", "baseline": "#bbbbbb", "original": "#ff7f0e", "MU
 
 
 def load_results(folder: Path) -> dict[str, dict]:
-    """Finished, non-quick results by file stem."""
+    """Results of ``benchmarks.run`` by file stem: finished, not ``--quick``.
+
+    A Kang run still in progress is included with the held-out types it has finished. Other
+    JSON files of the folder (other benchmark scripts) are ignored.
+    """
     out = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
-        if not data.get("quick") and data.get("status") == "done":
+        if not isinstance(data, dict) or not {"dataset", "preset", "variant"} <= set(data):
+            continue
+        if data.get("quick"):
+            continue
+        if data.get("status") == "done" or (data["dataset"] == "kang" and data.get("holdouts")):
             out[path.stem] = data
     return out
 

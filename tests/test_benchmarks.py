@@ -96,6 +96,7 @@ def test_quick_kang(tmp_path, shared_file):
     for who in ("model", "baseline_control", "baseline_shift"):
         metrics = holdout[who]
         assert 0 <= metrics["deg_overlap"] <= 100
+        assert 0 <= metrics["mean_difference_overlap"] <= 100
         for key in ("r2_degs", "r2_degs_boot_mean", "r2_degs_boot_std", "r2_all_boot_mean"):
             assert _finite(metrics[key])
     assert set(result["summary"]) == {"model", "baseline_control", "baseline_shift"}

@@ -149,6 +149,39 @@ def test_baseline_loss_matches_mean_prediction():
 def test_plan_rejects_unknown_validation_objective():
     with pytest.raises(ValueError, match="validation_objective"):
         ButterflyTrainingPlan(_module(), n_epochs_pretrain=1, validation_objective="x")
+    with pytest.raises(ValueError, match="loss_balance"):
+        ButterflyTrainingPlan(_module(), n_epochs_pretrain=1, loss_balance="x")
+
+
+def test_loss_balance_weights():
+    module = _module(accessibility_target="binary")
+    plan = ButterflyTrainingPlan(module, n_epochs_pretrain=1, loss_balance="baseline")
+    plan._baseline_losses = [torch.tensor(0.04), torch.tensor(0.08)]
+    weights = plan.generator_weights()
+    paper = module.reconstruction_weights
+    baseline = (0.04, 0.08)
+    # Same total at the trivial prediction; each modality weighted by 1 / its baseline.
+    assert sum(w * b for w, b in zip(weights, baseline, strict=True)) == pytest.approx(
+        sum(w * b for w, b in zip(paper, baseline, strict=True))
+    )
+    assert weights[0] * baseline[0] / paper[0] == pytest.approx(weights[1] * baseline[1] / paper[1])
+    assert ButterflyTrainingPlan(module, n_epochs_pretrain=1).generator_weights() is None
+
+
+def test_generator_loss_takes_weights():
+    module = _module()
+    module.train()
+    batch = _batch()
+    torch.manual_seed(0)
+    inference = module.inference(**module._get_inference_input(batch))
+    generative = module.generative(**module._get_generative_input(batch, inference))
+    default = module.loss(batch, inference, generative)
+    doubled = module.loss(batch, inference, generative, weights=(2.0, 4.0))
+    rec = sum(
+        module.reconstruction_weights[int(k[-1])] * v
+        for k, v in default.reconstruction_loss.items()
+    )
+    assert torch.isclose(doubled.loss - default.loss, rec, rtol=1e-4)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +205,11 @@ def _split(n: int) -> list[np.ndarray]:
         ("default", {}, {}),
         ("default", {"variational_head": "linear", "output_batch_norm": False}, {}),
         ("default", {"accessibility_target": "binary"}, {"validation_objective": "relative"}),
+        (
+            "default",
+            {"accessibility_target": "binary"},
+            {"validation_objective": "relative", "loss_balance": "baseline"},
+        ),
     ],
 )
 def test_options_train_end_to_end(small_mdata, preset, kwargs, plan_kwargs):

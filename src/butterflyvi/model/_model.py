@@ -51,11 +51,25 @@ logger = logging.getLogger(__name__)
 _STORED_VAR_COLUMNS = ("chrom", "start", "end", "idf", "feature_types", "gene_ids")
 
 
-def feature_mean_std(matrix, *, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def feature_mean_std(
+    matrix, *, binary: bool = False, block_rows: int = 10_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of a sparse or dense matrix (not densified).
 
-    With ``binary``, of the matrix's non-zero pattern (the fraction of cells per feature).
+    With ``binary``, of the matrix's non-zero pattern (the fraction of cells per feature). An
+    on-disk matrix (of an AnnData opened backed) is read ``block_rows`` rows at a time.
     """
+    if not (sp.issparse(matrix) or isinstance(matrix, np.ndarray)) and hasattr(matrix, "shape"):
+        n_rows = matrix.shape[0]
+        total = total_sq = 0.0
+        for start in range(0, n_rows, block_rows):
+            block = sp.csr_matrix(matrix[start : start + block_rows], dtype=np.float64)
+            if binary:
+                block.data = (block.data > 0).astype(np.float64)
+            total = total + np.asarray(block.sum(axis=0)).ravel()
+            total_sq = total_sq + np.asarray(block.multiply(block).sum(axis=0)).ravel()
+        mean, mean_sq = total / n_rows, total_sq / n_rows
+        return mean, np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
     if binary:
         matrix = (matrix > 0).astype(np.float32)
     if sp.issparse(matrix):

@@ -327,12 +327,18 @@ class ButterflyModule(BaseModuleClass):
         generative_outputs: dict[str, torch.Tensor],
         kl_scale: float = 1.0,
         adversarial_term: torch.Tensor | None = None,
+        weights: Sequence[float | torch.Tensor] | None = None,
     ) -> LossOutput:
         """Phase-2 generator loss.
 
         ``Σ_t w_t (L_t(t→t) + L_t(s→t)) + kl_scale · (w_0 + w_1)_KL · (KL_0 + KL_1)
         − w_dis · adversarial_term`` (the last only when ``adversarial_term`` is given).
+        ``weights`` replaces the ``w_t`` (default: ``reconstruction_weights``); the training
+        plan's ``loss_balance="baseline"`` passes weights that put both modalities on the
+        scale of their trivial-prediction loss.
         """
+        if weights is None:
+            weights = self.reconstruction_weights
         terms = {}
         total = 0.0
         for t, key in enumerate(MODALITY_KEYS):
@@ -341,7 +347,7 @@ class ButterflyModule(BaseModuleClass):
                 value = self.reconstruction_loss(generative_outputs[f"pre_{s}_{t}"], target, t)
                 name = "reconstruction" if s == t else "translation"
                 terms[f"{name}_{s}_to_{t}"] = value
-                total = total + self.reconstruction_weights[t] * value
+                total = total + weights[t] * value
         kl = {
             f"kl_{m}": kl_to_standard_normal(
                 inference_outputs[f"mean_{m}"], inference_outputs[f"log_var_{m}"]

@@ -106,6 +106,8 @@ def training_history(
     if "train_loss" in history and len(history["train_loss"]):
         boundary = float(history["train_loss"].index.min()) - 0.5
     modalities = getattr(model, "modalities_", None)
+    n_epochs = len(set().union(*(history[k].index for s in panels.values() for *_, k in s)))
+    marker = "." if n_epochs < 30 else None
     fig, axes = make_axes(ax, len(panels), ncols=ncols)
     for axis, (term, series) in zip(axes, panels.items(), strict=True):
         labelled = set()
@@ -116,7 +118,7 @@ def training_history(
             axis.plot(
                 epochs,
                 values,
-                marker="." if len(epochs) < 30 else None,
+                marker=marker,
                 label=label,
                 **STYLES[split],
             )

@@ -16,6 +16,9 @@ VALIDATION_MONITOR = "validation_translation_loss"
 #: Choices of ``validation_objective`` (see :class:`ButterflyTrainingPlan`).
 VALIDATION_OBJECTIVES = ("weighted", "relative")
 
+#: Choices of ``loss_balance`` (see :class:`ButterflyTrainingPlan`).
+LOSS_BALANCES = ("paper", "baseline")
+
 
 class NonFiniteLossError(FloatingPointError):
     """Raised when a training loss becomes NaN or infinite."""
@@ -93,6 +96,16 @@ class ButterflyTrainingPlan(pl.LightningModule):
         two translation losses, each divided by the loss of the trivial prediction (the
         per-feature training mean, computed once on the training cells at the start of
         fitting), so both directions count equally and 1 means "no better than the mean".
+    loss_balance
+        How the two modalities' losses are weighted in the phase-2 generator loss.
+        ``"paper"``: ``(w_0, w_1)`` of the module (1 and 2 for RNA ↔ ATAC), whatever the
+        scales of the losses. ``"baseline"``: ``w_t' = c · w_t / B_t`` with ``B_t`` the
+        modality's trivial-prediction loss (as for ``validation_objective="relative"``) and
+        ``c = Σ_t w_t B_t / Σ_t w_t``, so each modality counts by its loss *relative to the
+        trivial prediction* while the total keeps the paper's scale at that prediction (and
+        thus its balance with the KL and adversarial terms). This matters when a loss changes
+        scale, e.g. BCE against binarised accessibility is ~8 times the BCE against scaled
+        TF-IDF. Phase 1 trains the modalities separately and is unaffected.
     """
 
     def __init__(
@@ -106,8 +119,14 @@ class ButterflyTrainingPlan(pl.LightningModule):
         adversarial_gate: float | None = 1.35,
         weight_decay: float = 0.0,
         validation_objective: str = "weighted",
+        loss_balance: str = "paper",
     ):
         super().__init__()
+        if loss_balance not in LOSS_BALANCES:
+            raise ValueError(
+                f"loss_balance: expected one of {LOSS_BALANCES}, found {loss_balance!r}."
+            )
+        self.loss_balance = loss_balance
         if validation_objective not in VALIDATION_OBJECTIVES:
             raise ValueError(
                 f"validation_objective: expected one of {VALIDATION_OBJECTIVES}, found "
@@ -115,6 +134,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
             )
         self.validation_objective = validation_objective
         self._baseline_losses: list[torch.Tensor] | None = None
+        self._generator_weights: list[float] | None = None
         self.module = module
         self.n_epochs_pretrain = int(n_epochs_pretrain)
         self.lr = lr
@@ -247,6 +267,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
                 generative,
                 kl_scale=self.kl_scale(),
                 adversarial_term=adv * applied,
+                weights=self.generator_weights(),
             )
             self._check_finite(out.loss, "generator loss")
             opt_generator.zero_grad()
@@ -295,9 +316,20 @@ class ButterflyTrainingPlan(pl.LightningModule):
 
     # ------------------------------------------------------------------ scale of the losses
     def on_fit_start(self) -> None:
-        """Compute the trivial-prediction losses when the validation objective needs them."""
-        if self.validation_objective == "relative":
+        """Compute the trivial-prediction losses when an option needs them."""
+        if self.validation_objective == "relative" or self.loss_balance == "baseline":
             self.baseline_losses()
+
+    def generator_weights(self) -> list[float] | None:
+        """Weights of the modalities in the phase-2 generator loss (``None``: the module's)."""
+        if self.loss_balance == "paper":
+            return None
+        if self._generator_weights is None:
+            w = [float(v) for v in self.module.reconstruction_weights]
+            b = [float(v) for v in self.baseline_losses()]
+            c = sum(wi * bi for wi, bi in zip(w, b, strict=True)) / sum(w)
+            self._generator_weights = [c * wi / bi for wi, bi in zip(w, b, strict=True)]
+        return self._generator_weights
 
     def baseline_losses(self) -> list[torch.Tensor]:
         """Per modality, the loss of predicting the training mean (computed once, cached).
