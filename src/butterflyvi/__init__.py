@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, metrics, pl, pp, tl
+from . import datasets, hub, metrics, pl, pp, tl
 from .model import ButterflyModel
 
 try:
@@ -10,4 +10,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["ButterflyModel", "datasets", "metrics", "pl", "pp", "tl"]
+__all__ = ["ButterflyModel", "datasets", "hub", "metrics", "pl", "pp", "tl"]
