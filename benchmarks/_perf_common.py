@@ -50,6 +50,32 @@ def current_rss_gb() -> float:
         return float("nan")
 
 
+def reset_stage_peak() -> bool:
+    """Reset the kernel's high-water mark of resident memory (``VmHWM``) of this process.
+
+    ``ru_maxrss`` keeps the peak of the whole process; after this reset, :func:`stage_peak_gb`
+    gives the peak since the reset (Linux ``/proc/self/clear_refs``). Returns whether it worked.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def stage_peak_gb() -> float:
+    """Peak resident memory since the last :func:`reset_stage_peak` (``VmHWM``), in GB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
 def matmul_flops(*, m: int = 256, k: int = 1024, n: int = 1024, seconds: float = 0.3) -> float:
     """Dense float32 ``torch.matmul`` FLOP/s of this process (CPU time, current threads).
 

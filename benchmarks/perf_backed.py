@@ -13,8 +13,7 @@ One process per step (peak resident memory is per process):
    read, preprocessed and encoded ``--batch-size`` cells at a time.
 4. ``--step train-memory`` / ``--step train-backed``: one epoch of each phase on SNARE-seq
    (``X`` only) read into memory or opened backed (scvi-tools' loader reads each minibatch's
-   rows from disk); butterflyvi's value check of ``setup_mudata`` is given on-disk support by a
-   shim (:func:`_backed_stored_values`).
+   rows from disk; ``setup_mudata``'s value check reads the on-disk matrices in chunks).
 
 Writes ``benchmarks/results/perf_backed.json`` (one entry per step). Without ``--step`` the
 steps run one after the other, each in its own process.
@@ -112,32 +111,11 @@ def translate(path, stem: str, *, backed: bool, batch_size: int) -> dict:
     return out
 
 
-def _backed_stored_values(original):
-    """``pp._checks._stored_values`` that also reads anndata's on-disk CSR/CSC datasets.
-
-    butterflyvi's ``setup_mudata`` checks the stored values of each registered matrix; the
-    package's helper does not know on-disk matrices yet (the change proposed in
-    ``docs/performance.md``), so this benchmark swaps in this version.
-    """
-
-    def stored_values(matrix, chunk: int = 10_000_000):
-        group = getattr(matrix, "group", None)
-        if group is not None and "data" in group:
-            data = group["data"]
-            for start in range(0, data.shape[0], chunk):
-                yield np.asarray(data[start : start + chunk])
-            return
-        yield from original(matrix)
-
-    return stored_values
-
-
 def train_snareseq(*, backed: bool, epochs: int = 1) -> dict:
     """Train on SNARE-seq (X only, no layers) opened backed or read into memory."""
     import mudata as md
 
     import butterflyvi as bf
-    from butterflyvi.model import _setup
 
     from ._perf_common import EpochClock, phase_summary, prepared_snareseq
 
@@ -153,7 +131,6 @@ def train_snareseq(*, backed: bool, epochs: int = 1) -> dict:
         warnings.simplefilter("ignore")
         mdata = md.read_h5mu(path, backed=backed)
     rss_opened = peak_rss_gb()
-    _setup._stored_values = _backed_stored_values(_setup._stored_values)
     bf.ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
     model = bf.ButterflyModel(mdata, preset="paper")
     torch.set_num_threads(1)

@@ -36,6 +36,8 @@ from ._perf_common import (
     load_average,
     peak_rss_gb,
     quiet,
+    reset_stage_peak,
+    stage_peak_gb,
     write_json,
 )
 
@@ -90,10 +92,12 @@ def measure(
 
     import butterflyvi as bf
 
-    stages = {"start": (current_rss_gb(), peak_rss_gb())}
+    reset_stage_peak()
+    stages = {"start": (current_rss_gb(), peak_rss_gb(), stage_peak_gb())}
 
     def mark(name: str) -> None:
-        stages[name] = (current_rss_gb(), peak_rss_gb())
+        stages[name] = (current_rss_gb(), peak_rss_gb(), stage_peak_gb())
+        reset_stage_peak()
 
     mdata = md.read_h5mu(data_path(cells, peaks, density))
     mark("read")
@@ -145,7 +149,11 @@ def measure(
         "dense_atac_gb": cells * int(mdata["atac"].n_vars) * 4 / 1e9,
         "batch_size": batch_size,
         "max_steps": max_steps,
-        "rss_gb_after": {k: {"current": v[0], "peak": v[1]} for k, v in stages.items()},
+        # current: resident at the end of the stage; peak: process peak so far; stage_peak:
+        # peak during the stage alone (VmHWM reset at the start of each stage).
+        "rss_gb_after": {
+            k: {"current": v[0], "peak": v[1], "stage_peak": v[2]} for k, v in stages.items()
+        },
         "peak_rss_gb": peak_rss_gb(),
         "epochs": epochs,
         "load_average_end": load_average(),

@@ -57,12 +57,15 @@ def scaling(path: Path = STATIC / "perf_scaling.png") -> Path:
         colour = colours.get(r["peaks_simulated"], "grey")
         marker = "s" if r["density"] != 0.01 else "o"
         ax_m.plot(nnz, r["peak_rss_gb"], marker, color=colour)
+        left = r["density"] != 0.01
+        low = (r["cells"], r["peaks_simulated"]) == (10_000, 50_000)
         ax_m.annotate(
-            f"{r['cells'] // 1000}k×{r['peaks_simulated'] // 1000}k"
-            + ("" if r["density"] == 0.01 else f" d={r['density']:g}"),
+            f"{r['cells'] // 1000}k cells × {r['peaks_kept'] // 1000}k peaks"
+            + ("" if r["density"] == 0.01 else f" (d={r['density']:g})"),
             (nnz, r["peak_rss_gb"]),
             fontsize=7,
-            xytext=(4, 2),
+            xytext=(0 if left else 4, -22 if left else (-10 if low else 3)),
+            ha="center" if left else "left",
             textcoords="offset points",
         )
     ax_m.axhline(16, color="black", lw=0.8, ls=":")
@@ -71,7 +74,7 @@ def scaling(path: Path = STATIC / "perf_scaling.png") -> Path:
         xscale="log",
         xlabel="stored non-zeros (RNA + ATAC, after preprocessing)",
         ylabel="peak resident memory (GB)",
-        title="Peak memory of preprocessing + 1 epoch of each phase",
+        title="Peak memory: preprocessing + 1 epoch of each phase",
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

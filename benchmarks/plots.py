@@ -123,10 +123,11 @@ def plot_umap(npz: Path, path: Path, title: str) -> None:
     """2 × 2 UMAPs: measured and translated RNA and ATAC test profiles by cell type."""
     emb = np.load(npz, allow_pickle=False)
     labels = emb["labels"]
-    kinds = sorted(k for k in emb.files if k != "labels")
-    order = [k for k in kinds if k.startswith("measured")] + [
-        k for k in kinds if k.startswith("translated")
-    ]
+    mods = sorted(
+        {k.split("_", 1)[1] for k in emb.files if k != "labels"}, key=lambda m: (m != "rna", m)
+    )
+    order = [f"{kind}_{mod}" for kind in ("measured", "translated") for mod in mods]
+    order = [k for k in order if k in emb.files]
     types = sorted(set(labels.tolist()))
     cmap = plt.get_cmap("tab20", len(types)) if len(types) <= 20 else plt.get_cmap("turbo")
     colour = {
@@ -139,7 +140,14 @@ def plot_umap(npz: Path, path: Path, title: str) -> None:
         for t in types:
             sel = labels == t
             ax.scatter(xy[sel, 0], xy[sel, 1], s=3, color=colour[t], label=t)
-        ax.set_title(key.replace("_", " "), fontsize=10)
+        kind, mod = key.split("_", 1)
+        other = [m for m in mods if m != mod]
+        name = (
+            f"measured {mod.upper()}"
+            if kind == "measured"
+            else f"{mod.upper()} translated from {other[0].upper() if other else '?'}"
+        )
+        ax.set_title(name, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     handles, names = axes.ravel()[0].get_legend_handles_labels()

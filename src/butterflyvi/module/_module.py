@@ -11,6 +11,7 @@ from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
 from .._constants import ACCESSIBILITY, KINDS
+from ._layers import input_dropout
 from ._networks import (
     KIND_DEFAULTS,
     Decoder,
@@ -202,7 +203,7 @@ class ButterflyModule(BaseModuleClass):
     # ------------------------------------------------------------------ pieces
     def encode(self, x: torch.Tensor, modality: int) -> torch.Tensor:
         """Encoder space of ``x``; the input is masked (inverted dropout) in training only."""
-        x = F.dropout(x, p=self.mask_rates[modality], training=self.training)
+        x = input_dropout(x, self.mask_rates[modality], self.training)
         return self.encoders[modality](x)
 
     def loss_target(self, x: torch.Tensor, modality: int) -> torch.Tensor:

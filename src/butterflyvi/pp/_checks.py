@@ -46,7 +46,17 @@ def _fmt_count(n: int) -> str:
 
 
 def _stored_values(X: Any) -> Iterable[np.ndarray]:
-    """Yield the values of ``X`` block by block without densifying it."""
+    """Yield the values of ``X`` block by block without densifying it.
+
+    Also reads anndata's on-disk sparse datasets (the matrices of an AnnData opened backed)
+    in chunks of their stored values, so checking a backed MuData never loads it.
+    """
+    group = getattr(X, "group", None)
+    if group is not None and not sparse.issparse(X) and "data" in group:
+        data = group["data"]
+        for start in range(0, data.shape[0], _DENSE_BLOCK_ELEMENTS):
+            yield np.asarray(data[start : start + _DENSE_BLOCK_ELEMENTS])
+        return
     if sparse.issparse(X):
         X = X if X.format in ("csr", "csc", "coo") else X.tocsr()
         yield np.asarray(X.data)
