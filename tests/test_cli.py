@@ -48,6 +48,68 @@ def test_module_help_in_a_subprocess():
         assert command in result.stdout
 
 
+HEAVY_MODULES = ("torch", "scvi", "scanpy", "lightning", "anndata", "mudata")
+
+HELP_WITHOUT_HEAVY_IMPORTS = f"""
+import contextlib, io, json, sys
+from butterflyvi.cli._main import build_parser, main
+build_parser()
+codes = []
+for argv in ([], ["--version"], ["demo"], ["train"], ["translate"], ["evaluate"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        codes.append(main([*argv, "--help"] if argv != ["--version"] else argv))
+print(json.dumps({{"codes": codes, "loaded": [m for m in {HEAVY_MODULES!r} if m in sys.modules]}}))
+"""
+
+
+def test_help_does_not_import_heavy_modules():
+    """`butterflyvi --help` and the subcommands' --help import neither torch, scvi nor scanpy."""
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_WITHOUT_HEAVY_IMPORTS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["codes"] == [EXIT_OK] * 6
+    assert report["loaded"] == []
+
+
+LAZY_IMPORT = """
+import sys
+import butterflyvi as bf
+assert not [m for m in ("torch", "scvi", "scanpy") if m in sys.modules], "eager import"
+assert bf.__all__ == ["ButterflyModel", "datasets", "hub", "metrics", "pl", "pp", "tl"]
+assert isinstance(bf.__version__, str)
+assert {"ButterflyModel", "pp", "tl", "metrics", "pl", "datasets", "hub"} <= set(dir(bf))
+from butterflyvi import ButterflyModel
+from butterflyvi.model import ButterflyModel as Direct
+assert bf.ButterflyModel is ButterflyModel is Direct
+assert callable(bf.pp.preprocess_rna) and bf.pp.preprocess_rna.__module__.startswith("butterflyvi.pp")
+for name in ("tl.augment", "metrics.accessibility", "pl.metric_table", "datasets.snareseq_demo",
+             "hub.to_hub_dir", "module.ButterflyModule", "train.ButterflyTrainingPlan"):
+    package, attribute = name.split(".")
+    assert callable(getattr(getattr(bf, package), attribute)), name
+try:
+    bf.not_an_attribute
+except AttributeError:
+    pass
+else:
+    raise AssertionError("bf.not_an_attribute resolved")
+print("ok")
+"""
+
+
+def test_import_is_lazy_and_names_resolve():
+    """`import butterflyvi` is cheap; `bf.ButterflyModel`, `bf.pp...` load on first access."""
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY_IMPORT], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "ok"
+
+
 def test_help_and_usage_errors_in_process(capsys):
     assert main(["--help"]) == EXIT_OK
     assert "translate" in capsys.readouterr().out

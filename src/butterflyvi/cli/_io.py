@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-from anndata import AnnData
-from mudata import MuData
+from typing import TYPE_CHECKING
 
 from ._errors import InputError
+
+if TYPE_CHECKING:  # anndata and mudata are imported when needed: `--help` stays fast
+    from anndata import AnnData
+    from mudata import MuData
 
 DATA_SUFFIXES = (".h5ad", ".h5mu")
 
@@ -77,6 +79,8 @@ def read_data(path: Path) -> AnnData | MuData:
 
 def modality(data: AnnData | MuData, name: str | None, *, argument: str) -> AnnData:
     """The modality ``name`` of a MuData (an AnnData is returned as it is)."""
+    from anndata import AnnData
+
     if isinstance(data, AnnData):
         return data
     if name is None:

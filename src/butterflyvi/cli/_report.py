@@ -6,13 +6,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 MISSING = "—"
 
 
 def format_value(value: Any, *, digits: int = 3) -> str:
     """A number with ``digits`` decimals (integers as they are); NaN and None as a dash."""
+    import numpy as np  # here, not at the top: `butterflyvi --help` stays fast
+
     if value is None:
         return MISSING
     if isinstance(value, bool | np.bool_):
@@ -48,6 +48,8 @@ def metrics_table(metrics: Mapping[str, Any], *, digits: int = 3) -> str:
 
 def json_ready(value: Any) -> Any:
     """``value`` with numpy scalars as Python numbers and NaN/inf as ``None`` (valid JSON)."""
+    import numpy as np
+
     if isinstance(value, Mapping):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
