@@ -6,10 +6,15 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
 import butterflyvi as bf
 
 from ._timing import EpochTimer
+
+#: torch threads to train with (``--threads``); re-applied right before each training because
+#: scanpy/numba calls of the benchmark itself (HVG, PCA, neighbours) can reset torch's setting.
+TORCH_THREADS: int | None = None
 
 
 def fit(
@@ -58,6 +63,8 @@ def fit(
             )
 
     timer = EpochTimer(epochs_pretrain, n_train, on_epoch=on_epoch)
+    if TORCH_THREADS is not None:
+        torch.set_num_threads(TORCH_THREADS)
     start = time.perf_counter()
     model.train(
         max_epochs_pretrain=epochs_pretrain,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from . import _fit
 from ._data import DATASETS, PAIRED
 from ._markdown import paired_markdown, perturbation_markdown
 from ._report import Record, write_markdown
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+        _fit.TORCH_THREADS = args.threads  # set again before each training (see _fit)
     datasets = [*PAIRED, "kang"] if args.dataset == "all" else [args.dataset]
     failed = []
     for dataset in datasets:

@@ -114,3 +114,17 @@ def test_view_is_not_modified(snare_rna):
     bf.pp.preprocess_rna(view, n_top_genes=50)
     assert view.n_vars == 50
     assert snare_rna.n_vars == parent_before.n_vars and (snare_rna.X != parent_before.X).nnz == 0
+
+
+@pytest.mark.parametrize("n_top_genes", [500, 3000])
+def test_torch_thread_setting_survives_preprocessing(snare_rna, n_top_genes):
+    # scanpy's HVG code reset the OpenMP thread count torch shares (1 -> all cores), which made
+    # trainings after preprocess_rna 10-20x slower on a busy machine.
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        bf.pp.preprocess_rna(snare_rna.copy(), n_top_genes=n_top_genes)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -11,6 +11,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from .._constants import EXPRESSION, PP_UNS_KEY
+from .._threads import keep_torch_threads
 from ._checks import (
     check_choice,
     check_matrix,
@@ -93,12 +94,13 @@ def _highly_variable(
     try:
         # With every gene kept, skip scanpy's top-n ranking (undefined when no gene has a
         # finite dispersion) and only take its statistics.
-        hvg = sc.pp.highly_variable_genes(
-            AnnData(X, obs=pd.DataFrame(index=[str(i) for i in range(n_cells)])),
-            n_top_genes=None if keep_all and flavor in ("seurat", "cell_ranger") else k,
-            flavor=flavor,
-            inplace=False,
-        )
+        with keep_torch_threads():
+            hvg = sc.pp.highly_variable_genes(
+                AnnData(X, obs=pd.DataFrame(index=[str(i) for i in range(n_cells)])),
+                n_top_genes=None if keep_all and flavor in ("seurat", "cell_ranger") else k,
+                flavor=flavor,
+                inplace=False,
+            )
     except (IndexError, ValueError) as err:
         if keep_all:  # the statistics are a bonus here: keep every gene without them
             return pd.DataFrame({"highly_variable": np.ones(n_genes, dtype=bool)}, index=var_names)
