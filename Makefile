@@ -27,16 +27,19 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[doc]"
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+tutorials: $(STAMP)
+	$(BIN)/python scripts/execute_tutorials.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --dataset all

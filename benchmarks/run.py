@@ -31,16 +31,23 @@ QUICK_EPOCHS = (2, 3)
 
 
 def result_stem(
-    dataset: str, variant: str, preset: str, quick: bool, epochs: tuple[int, int] | None = None
+    dataset: str,
+    variant: str,
+    preset: str,
+    quick: bool,
+    epochs: tuple[int, int] | None = None,
+    seed: int = 0,
 ) -> str:
-    """``<dataset>_<variant>_<preset>[_e<pre>-<epochs>][_quick]`` (kang: variant ``LOO``).
+    """``<dataset>_<variant>_<preset>[_e<pre>-<epochs>][_s<seed>][_quick]`` (kang: ``LOO``).
 
     The epochs appear only when they differ from the default of the mode (paper's 100 / 200,
-    or ``--quick``'s).
+    or ``--quick``'s), the seed only when it is not 0.
     """
     stem = f"{dataset}_{variant}_{preset}"
     if epochs is not None and tuple(epochs) != (QUICK_EPOCHS if quick else PAPER_EPOCHS):
         stem += f"_e{epochs[0]}-{epochs[1]}"
+    if seed != 0:
+        stem += f"_s{seed}"
     return stem + ("_quick" if quick else "")
 
 
@@ -95,7 +102,9 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
     epochs_pretrain = default[0] if args.epochs_pretrain is None else args.epochs_pretrain
     epochs = default[1] if args.epochs is None else args.epochs
     variant = "LOO" if dataset == "kang" else args.variant
-    stem = result_stem(dataset, variant, args.preset, args.quick, (epochs_pretrain, epochs))
+    stem = result_stem(
+        dataset, variant, args.preset, args.quick, (epochs_pretrain, epochs), args.seed
+    )
     path = args.out / f"{stem}.json"
     previous = _previous_holdouts(path, args.seed, epochs_pretrain, epochs) if args.resume else {}
     record = Record(

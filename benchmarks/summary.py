@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from ._reference import (
     SNARESEQ_MULTIVI,
     SNARESEQ_MULTIVI_CLUSTERING,
@@ -31,59 +33,77 @@ CLUSTER_ROWS = ("translated_rna", "translated_atac", "measured_rna", "measured_a
 
 
 def _label(data: dict) -> str:
-    return f"{data['preset']} {data['epochs_pretrain']}/{data['epochs']}"
+    return f"{data['variant']} {data['preset']} {data['epochs_pretrain']}/{data['epochs']}"
+
+
+def _group_by_setting(runs: list[dict]) -> dict[str, list[dict]]:
+    """Runs with the same variant, preset and epochs (different seeds) together."""
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(_label(run), []).append(run)
+    return groups
+
+
+def mean_sd(values: list) -> str:
+    """``mean ± sd`` over seeds (the value alone for one seed; "–" when missing)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return fmt(values[0])
+    arr = np.asarray(values, dtype=float)
+    return f"{fmt(arr.mean())} ± {fmt(arr.std(ddof=1))}"
 
 
 def snareseq_tables(results: dict[str, dict]) -> str:
-    """Quality and clustering tables of the SNARE-seq runs."""
+    """Quality and clustering tables of the SNARE-seq runs (mean ± sd over seeds)."""
     runs = [v for v in results.values() if v["dataset"] == "snareseq" and "metrics" in v]
     if not runs:
         return "(no finished SNARE-seq run)"
+    groups = _group_by_setting(runs)
+    labels = [f"{name} (n={len(group)})" for name, group in groups.items()]
     first = runs[0]["metrics"]["directions"]
-    header = ("metric", *(_label(r) for r in runs), "mean baseline", "original", "MULTIVI")
+    header = ("metric", "mean baseline", "original", "MULTIVI", *labels)
     rows = []
     for label, direction, key in ROWS:
         rows.append(
             (
                 label,
-                *(r["metrics"]["directions"][direction]["model"].get(key) for r in runs),
-                first[direction]["baseline"].get(key),
-                SNARESEQ_ORIGINAL.get((direction, key)),
-                SNARESEQ_MULTIVI.get((direction, key)),
+                fmt(first[direction]["baseline"].get(key)),
+                fmt(SNARESEQ_ORIGINAL.get((direction, key))),
+                fmt(SNARESEQ_MULTIVI.get((direction, key))),
+                *(
+                    mean_sd([r["metrics"]["directions"][direction]["model"].get(key) for r in g])
+                    for g in groups.values()
+                ),
             )
         )
-    out = [table(rows, header), ""]
-
-    def triple(values) -> str:
-        if values is None:
-            return "–"
-        return " / ".join(fmt(v) for v in values)
-
-    rows = []
-    for name in CLUSTER_ROWS:
-        ours = [
-            triple(
-                tuple(
-                    r["metrics"]["clustering"][name][k]
-                    for k in ("ari", "ami", "nmi", "homogeneity")
+    for name in CLUSTER_ROWS[:2]:
+        for i, key in enumerate(("ari", "ami")):
+            original = SNARESEQ_ORIGINAL_CLUSTERING.get(name)
+            multivi = SNARESEQ_MULTIVI_CLUSTERING.get(name)
+            rows.append(
+                (
+                    f"clustering of {name.replace('_', ' ')}, {key.upper()}",
+                    "–",
+                    fmt(original[i]) if original else "–",
+                    fmt(multivi[i]) if multivi else "–",
+                    *(
+                        mean_sd([r["metrics"]["clustering"][name][key] for r in g])
+                        for g in groups.values()
+                    ),
                 )
             )
-            for r in runs
-        ]
-        rows.append(
-            (
-                name.replace("_", " "),
-                *ours,
-                triple(SNARESEQ_ORIGINAL_CLUSTERING.get(name)),
-                triple(SNARESEQ_MULTIVI_CLUSTERING.get(name)),
-            )
+    rows.append(
+        (
+            "train() wall s",
+            "–",
+            "2,340",
+            "1,195",
+            *(mean_sd([r["training"]["wall_seconds"] for r in g]) for g in groups.values()),
         )
-    out += [
-        "Clustering of test profiles, ARI / AMI / NMI / homogeneity:",
-        "",
-        table(rows, ("profiles", *(_label(r) for r in runs), "original", "MULTIVI")),
-    ]
-    return "\n".join(out)
+    )
+    return table(rows, header)
 
 
 def speed_table(results: dict[str, dict]) -> str:

@@ -112,5 +112,24 @@ def test_cli_arguments():
     assert run.result_stem("snareseq", "B", "paper", False, (100, 200)) == "snareseq_B_paper"
     stem = run.result_stem("snareseq", "B", "default", False, (50, 100))
     assert stem == "snareseq_B_default_e50-100"
+    stem = run.result_stem("snareseq", "T", "default", False, (50, 100), seed=2)
+    assert stem == "snareseq_T_default_e50-100_s2"
     with pytest.raises(SystemExit):
         run.parse_args(["--dataset", "nope"])
+
+
+def test_summary_aggregates_seeds_as_mean_and_sd():
+    from benchmarks import summary
+
+    assert summary.mean_sd([0.70, 0.72, 0.74]) == "0.720 ± 0.020"
+    assert summary.mean_sd([0.705]) == "0.705"
+    assert summary.mean_sd([None]) == "–"
+    runs = [
+        {"variant": "B", "preset": "default", "epochs_pretrain": 50, "epochs": 100, "seed": s}
+        for s in (0, 1)
+    ] + [{"variant": "T", "preset": "default", "epochs_pretrain": 17, "epochs": 34, "seed": 0}]
+    groups = summary._group_by_setting(runs)
+    assert {k: len(v) for k, v in groups.items()} == {
+        "B default 50/100": 2,
+        "T default 17/34": 1,
+    }
