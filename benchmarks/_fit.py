@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -66,15 +67,17 @@ def fit(
     if TORCH_THREADS is not None:
         torch.set_num_threads(TORCH_THREADS)
     start = time.perf_counter()
-    model.train(
-        max_epochs_pretrain=epochs_pretrain,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        external_indexing=indexing,
-        callbacks=[timer],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Lightning's data-loader hints
+        model.train(
+            max_epochs_pretrain=epochs_pretrain,
+            max_epochs=epochs,
+            batch_size=batch_size,
+            external_indexing=indexing,
+            callbacks=[timer],
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
     wall = time.perf_counter() - start
     epochs_run = len(timer.epochs)
     best = getattr(model, "best_epoch_", None)

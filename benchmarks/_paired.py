@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import mudata as md
@@ -180,15 +179,13 @@ def run_paired(
     scvi.settings.seed = seed
     bf.ButterflyModel.setup_mudata(train_mdata, modalities=(x, y))
     model = bf.ButterflyModel(train_mdata, preset=preset)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        training = fit(
-            model,
-            epochs_pretrain=epochs_pretrain,
-            epochs=epochs,
-            indexing=indexing,
-            progress=lambda p: record.update(progress=p),
-        )
+    training = fit(
+        model,
+        epochs_pretrain=epochs_pretrain,
+        epochs=epochs,
+        indexing=indexing,
+        progress=lambda p: record.update(progress=p),
+    )
     record.update(training=training, status="evaluating")
     metrics = evaluate(model, data, seed=seed, umap_path=umap_path)
     record.update(

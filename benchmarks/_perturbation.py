@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import scanpy as sc
@@ -107,15 +106,13 @@ def run_holdout(
         pairs, modalities=("control", "stimulated"), kinds=("expression", "expression")
     )
     model = bf.ButterflyModel(pairs, preset=preset)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        training = fit(
-            model,
-            epochs_pretrain=epochs_pretrain,
-            epochs=epochs,
-            indexing=indexing,
-            progress=record_progress,
-        )
+    training = fit(
+        model,
+        epochs_pretrain=epochs_pretrain,
+        epochs=epochs,
+        indexing=indexing,
+        progress=record_progress,
+    )
     held = (adata.obs["cell_type"] == holdout).to_numpy()
     is_ctrl = (adata.obs["condition"] == "control").to_numpy()
     ctrl, stim = adata[held & is_ctrl].copy(), adata[held & ~is_ctrl].copy()

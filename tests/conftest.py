@@ -1,4 +1,4 @@
-"""Shared fixtures: locating the real datasets of ``../shared/data`` (skipped when absent)."""
+"""Shared fixtures: the real datasets of ``../shared/data`` (skipped when absent), one torch thread."""
 
 from __future__ import annotations
 
@@ -40,3 +40,16 @@ def shared_file(shared_data_dir: Path):
         return path
 
     return _get
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test, restored afterwards: tiny models train far faster than
+    with threads contending for a busy machine's cores. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import torch
 
 import butterflyvi as bf
 from butterflyvi._constants import PP_UNS_KEY
@@ -40,12 +39,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 SCVI_KEYS = {"mdata.uns['_scvi_uuid']", "mdata.uns['_scvi_manager_uuid']"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------ comparison

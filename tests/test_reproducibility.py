@@ -52,7 +52,6 @@ def run(seed: int) -> tuple[ButterflyModel, md.MuData]:
     scvi.settings.seed = seed
     ButterflyModel.setup_mudata(mdata)
     model = ButterflyModel(mdata)
-    torch.set_num_threads(1)  # scanpy's HVG (threadpoolctl) may have reset it
     model.train(
         1,
         2,

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import torch
 
 import butterflyvi as bf
 from butterflyvi.model import ButterflyModel
@@ -30,18 +29,11 @@ TRAIN = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: tiny models train far faster than with contended threads."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fit(model: ButterflyModel, pretrain: int = 1, epochs: int = 1, **kwargs) -> None:
-    """Train a tiny model on one thread (scanpy's HVG, via threadpoolctl, resets it to all)."""
-    torch.set_num_threads(1)
+    """Train a tiny model (on one thread: see the ``one_torch_thread`` fixture)."""
     model.train(pretrain, epochs, **{**TRAIN, **kwargs})
 
 

@@ -37,16 +37,10 @@ TRAIN = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fit(model: ButterflyModel, pretrain: int, epochs: int, **kwargs) -> None:
-    torch.set_num_threads(1)  # scanpy's HVG (threadpoolctl) may have reset it
     model.train(pretrain, epochs, **{**TRAIN, **kwargs})
 
 

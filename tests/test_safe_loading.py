@@ -26,12 +26,7 @@ from butterflyvi.model._safe_load import history_from_plain, history_to_plain, r
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Payload:
@@ -57,7 +52,6 @@ def saved(tmp_path_factory):
         mdata.update()
     ButterflyModel.setup_mudata(mdata)
     model = ButterflyModel(mdata)
-    torch.set_num_threads(1)
     model.train(
         1,
         1,

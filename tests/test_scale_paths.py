@@ -32,12 +32,7 @@ from benchmarks import _perf_variants
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def shuffled_groups(n_features: int = 50, seed: int = 0) -> list[np.ndarray]:
@@ -184,7 +179,6 @@ def test_epoch_logging_gives_the_per_step_logging_history(monkeypatch):
         scvi.settings.seed = 0
         bf.ButterflyModel.setup_mudata(mdata)
         model = bf.ButterflyModel(mdata)
-        torch.set_num_threads(1)
         model.train(
             1,
             2,
