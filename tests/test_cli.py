@@ -39,6 +39,22 @@ def model_dir(raw_file, tmp_path_factory):
     return out
 
 
+def translate_argv(model_dir, data, source: str, out, *extra: str) -> list[str]:
+    """``butterflyvi translate`` arguments."""
+    return [
+        "translate",
+        "--model",
+        str(model_dir),
+        "--data",
+        str(data),
+        "--source",
+        source,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
 def test_module_help_in_a_subprocess():
     result = subprocess.run(
         [sys.executable, "-m", "butterflyvi", "--help"], capture_output=True, text=True, check=False
@@ -222,19 +238,7 @@ def test_translate_new_raw_rna_cells(raw_file, model_dir, tmp_path, capsys):
     data = tmp_path / "new_rna.h5ad"
     shuffled.write_h5ad(data)
     out = tmp_path / "pred.h5ad"
-    code = main(
-        [
-            "translate",
-            "--model",
-            str(model_dir),
-            "--data",
-            str(data),
-            "--source",
-            "rna",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(translate_argv(model_dir, data, "rna", out))
     assert code == EXIT_OK
     assert "translated 40 cells rna → atac" in capsys.readouterr().out
     pred = ad.read_h5ad(out)
@@ -245,63 +249,21 @@ def test_translate_new_raw_rna_cells(raw_file, model_dir, tmp_path, capsys):
 
     # As .h5mu: the input modality plus the prediction, prefixed names.
     out_mu = tmp_path / "pred.h5mu"
-    assert (
-        main(
-            [
-                "translate",
-                "--model",
-                str(model_dir),
-                "--data",
-                str(data),
-                "--source",
-                "rna",
-                "--out",
-                str(out_mu),
-            ]
-        )
-        == 0
-    )
+    assert main(translate_argv(model_dir, data, "rna", out_mu)) == 0
     written = md.read_h5mu(out_mu)
     assert set(written.mod) == {"rna", "atac_from_rna"}
 
 
 def test_translate_a_mudata_and_evaluate(raw_file, model_dir, tmp_path, capsys):
     out = tmp_path / "translated.h5mu"
-    code = main(
-        [
-            "translate",
-            "--model",
-            str(model_dir),
-            "--data",
-            str(raw_file),
-            "--source",
-            "atac",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(translate_argv(model_dir, raw_file, "atac", out))
     assert code == EXIT_OK
     assert "rna_from_atac" in md.read_h5mu(out).mod
     capsys.readouterr()
 
     # Accessibility: raw counts are a valid truth (binarised); translate RNA → ATAC first.
     pred_atac = tmp_path / "atac_pred.h5ad"
-    assert (
-        main(
-            [
-                "translate",
-                "--model",
-                str(model_dir),
-                "--data",
-                str(raw_file),
-                "--source",
-                "rna",
-                "--out",
-                str(pred_atac),
-            ]
-        )
-        == 0
-    )
+    assert main(translate_argv(model_dir, raw_file, "rna", pred_atac)) == 0
     capsys.readouterr()
     json_out = tmp_path / "metrics.json"
     code = main(
@@ -350,60 +312,18 @@ def test_translate_refuses_bad_input(raw_file, model_dir, tmp_path, capsys):
 
     partial = tmp_path / "partial.h5ad"
     raw["rna"][:, 10:].copy().write_h5ad(partial)
-    code = main(
-        [
-            "translate",
-            "--model",
-            str(model_dir),
-            "--data",
-            str(partial),
-            "--source",
-            "rna",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(translate_argv(model_dir, partial, "rna", out))
     assert code == EXIT_USAGE
     err = capsys.readouterr().err
     assert "missing" in err and "Traceback" not in err
 
-    assert (
-        main(
-            [
-                "translate",
-                "--model",
-                str(tmp_path),
-                "--data",
-                str(data),
-                "--source",
-                "rna",
-                "--out",
-                str(out),
-            ]
-        )
-        == EXIT_USAGE
-    )
+    assert main(translate_argv(tmp_path, data, "rna", out)) == EXIT_USAGE
     assert "model.pt" in capsys.readouterr().err
 
     assert main([*base, "--source", "rna"]) == EXIT_OK
     assert main([*base, "--source", "rna"]) == EXIT_USAGE  # exists now
     assert "--overwrite" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "translate",
-                "--model",
-                str(model_dir),
-                "--data",
-                str(data),
-                "--source",
-                "rna",
-                "--out",
-                str(tmp_path / "x.csv"),
-            ]
-        )
-        == EXIT_USAGE
-    )
+    assert main(translate_argv(model_dir, data, "rna", tmp_path / "x.csv")) == EXIT_USAGE
 
 
 def test_evaluate_refuses_bad_input(raw_file, tmp_path, capsys):
