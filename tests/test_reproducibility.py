@@ -16,7 +16,7 @@ import pytest
 import scvi
 import torch
 
-import butterflyvi as bf
+from _synthetic import tiny_paired
 from butterflyvi.model import ButterflyModel
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -36,15 +36,7 @@ def _isolated_global_state():
 
 
 def data() -> md.MuData:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mdata = bf.datasets.synthetic_paired(
-            60, n_genes=25, n_peaks=60, n_cell_types=3, n_chromosomes=2, peak_density=0.2
-        )
-        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
-        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
-        mdata.update()
-    return mdata
+    return tiny_paired(60, n_genes=25, n_peaks=60, peak_density=0.2)
 
 
 def run(seed: int) -> tuple[ButterflyModel, md.MuData]:

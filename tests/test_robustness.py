@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 import butterflyvi as bf
+from _synthetic import tiny_paired
 from butterflyvi.model import ButterflyModel
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -39,17 +40,7 @@ def fit(model: ButterflyModel, pretrain: int = 1, epochs: int = 1, **kwargs) -> 
 
 def make_raw(n_cells: int = 80, seed: int = 0) -> md.MuData:
     """Raw paired counts: 30 genes, ~80 peaks on 2 chromosomes, 3 cell types."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bf.datasets.synthetic_paired(
-            n_cells,
-            n_genes=30,
-            n_peaks=80,
-            n_cell_types=3,
-            n_chromosomes=2,
-            peak_density=0.15,
-            seed=seed,
-        )
+    return tiny_paired(n_cells, seed=seed, preprocess=False)
 
 
 def preprocess(mdata: md.MuData) -> md.MuData:

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-import butterflyvi as bf
+from _synthetic import tiny_paired
 from butterflyvi.model import ButterflyModel
 from butterflyvi.train import NonFiniteLossError
 
@@ -46,14 +46,7 @@ def fit(model: ButterflyModel, pretrain: int, epochs: int, **kwargs) -> None:
 
 @pytest.fixture(scope="module")
 def data() -> md.MuData:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mdata = bf.datasets.synthetic_paired(
-            60, n_genes=30, n_peaks=80, n_cell_types=3, n_chromosomes=2, peak_density=0.15
-        )
-        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
-        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
-        mdata.update()
+    mdata = tiny_paired(60)
     ButterflyModel.setup_mudata(mdata)
     return mdata
 

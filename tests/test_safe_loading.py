@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 
-import butterflyvi as bf
+from _synthetic import tiny_paired
 from butterflyvi.model import ButterflyModel
 from butterflyvi.model._safe_load import history_from_plain, history_to_plain, read_model_file
 
@@ -42,14 +42,7 @@ class Payload:
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A tiny trained model, saved with its MuData."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mdata = bf.datasets.synthetic_paired(
-            50, n_genes=20, n_peaks=60, n_cell_types=2, n_chromosomes=2, peak_density=0.2
-        )
-        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
-        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
-        mdata.update()
+    mdata = tiny_paired(50, n_genes=20, n_peaks=60, n_cell_types=2, peak_density=0.2)
     ButterflyModel.setup_mudata(mdata)
     model = ButterflyModel(mdata)
     model.train(

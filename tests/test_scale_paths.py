@@ -29,6 +29,8 @@ from butterflyvi.train._plan import NonFiniteLossError, adam_options
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _perf_variants
 
+from _synthetic import tiny_paired
+
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
@@ -133,21 +135,7 @@ def test_fused_adam_on_cpu_gives_the_default_update():
 
 # ---------------------------------------------------------------- plan
 def tiny_mdata(n_cells: int = 120, seed: int = 0) -> md.MuData:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mdata = bf.datasets.synthetic_paired(
-            n_cells,
-            n_genes=30,
-            n_peaks=80,
-            n_cell_types=3,
-            n_chromosomes=3,
-            peak_density=0.15,
-            seed=seed,
-        )
-        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
-        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
-        mdata.update()
-    return mdata
+    return tiny_paired(n_cells, n_chromosomes=3, seed=seed)
 
 
 def test_deferred_nonfinite_flag_is_raised_at_the_check():
