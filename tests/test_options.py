@@ -19,6 +19,7 @@ from butterflyvi.module import ButterflyModule
 from butterflyvi.module._layers import ChromosomeDecoderLayer, FCLayer
 from butterflyvi.module._networks import VariationalHead
 from butterflyvi.train import ButterflyTrainingPlan
+from butterflyvi.train._plan import VALIDATION_OBJECTIVES
 
 N_RNA, N_ATAC = 30, 40
 GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
@@ -210,6 +211,7 @@ def _split(n: int) -> list[np.ndarray]:
             {"accessibility_target": "binary"},
             {"validation_objective": "relative", "loss_balance": "baseline"},
         ),
+        ("default", {"accessibility_target": "binary"}, {"validation_objective": "correlation"}),
     ],
 )
 def test_options_train_end_to_end(small_mdata, preset, kwargs, plan_kwargs):
@@ -229,6 +231,10 @@ def test_options_train_end_to_end(small_mdata, preset, kwargs, plan_kwargs):
     if plan_kwargs.get("validation_objective") == "relative":
         # Two directions, each relative to the trivial prediction: about 2 at the start.
         assert 0.5 < monitor[0] < 4.0
+    if plan_kwargs.get("validation_objective") == "correlation":
+        # 1 - mean correlation of the two directions: in [0, 2]; the best epoch is its minimum
+        assert ((monitor >= 0) & (monitor <= 2)).all()
+        assert model.best_epoch_ == 2 + int(np.argmin(monitor))
     pred = model.translate(small_mdata, source="rna", add_to_mdata=False)
     assert pred.shape == small_mdata["atac"].shape
     assert np.isfinite(pred.X.data).all()
@@ -258,4 +264,4 @@ def test_every_preset_builds(small_mdata, preset):
     model = ButterflyModel(small_mdata, preset=preset)
     assert model.preset_ == preset
     plan = ButterflyTrainingPlan(model.module, n_epochs_pretrain=1, **preset_kwargs(preset, "plan"))
-    assert plan.validation_objective in ("weighted", "relative")
+    assert plan.validation_objective in VALIDATION_OBJECTIVES

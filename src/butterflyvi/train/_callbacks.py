@@ -39,8 +39,12 @@ class BestWeightsEarlyStopping(pl.Callback):
         self.best_state: dict | None = None
         self.wait = 0
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
-        """Track the best epoch and stop when patience runs out."""
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
+        """Track the best epoch and stop when patience runs out.
+
+        Runs after the training plan's ``on_validation_epoch_end``, which logs the monitor of
+        the ``"correlation"`` objective.
+        """
         if trainer.sanity_checking or trainer.current_epoch < self.start_epoch:
             return
         value = trainer.callback_metrics.get(self.monitor)

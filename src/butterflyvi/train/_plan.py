@@ -9,12 +9,13 @@ import torch
 
 from ..module import ButterflyModule
 from ..module._module import MODALITY_KEYS
+from ._correlation import FeatureCorrelation
 
 #: Name of the validation metric early stopping watches in phase 2.
 VALIDATION_MONITOR = "validation_translation_loss"
 
 #: Choices of ``validation_objective`` (see :class:`ButterflyTrainingPlan`).
-VALIDATION_OBJECTIVES = ("weighted", "relative")
+VALIDATION_OBJECTIVES = ("weighted", "relative", "correlation")
 
 #: Choices of ``loss_balance`` (see :class:`ButterflyTrainingPlan`).
 LOSS_BALANCES = ("paper", "baseline")
@@ -96,6 +97,12 @@ class ButterflyTrainingPlan(pl.LightningModule):
         two translation losses, each divided by the loss of the trivial prediction (the
         per-feature training mean, computed once on the training cells at the start of
         fitting), so both directions count equally and 1 means "no better than the mean".
+        ``"correlation"``: ``1 − mean_t r̄_t`` with ``r̄_t`` the mean over features of
+        the Pearson correlation, across the validation cells, between the translation s→t
+        and the measured (loss-target) values of t: it rewards what the translation says
+        about *which cells differ*, whatever its calibration (a BCE can rise while the
+        ranking of cells still improves; then the loss-based objectives restore too early
+        an epoch).
     loss_balance
         How the two modalities' losses are weighted in the phase-2 generator loss.
         ``"paper"``: ``(w_0, w_1)`` of the module (1 and 2 for RNA ↔ ATAC), whatever the
@@ -143,6 +150,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         self.adversarial_gate = adversarial_gate
         self.weight_decay = weight_decay
         self.automatic_optimization = False
+        self._correlations = [FeatureCorrelation(), FeatureCorrelation()]
 
     # ------------------------------------------------------------------ schedule
     @property
@@ -293,8 +301,16 @@ class ButterflyTrainingPlan(pl.LightningModule):
             out = self.module.pretrain_loss(tensors, kl_scale=1.0)
             self._log_terms(out, "validation_pretrain", n, on_step=False)
             return
-        _, _, out = self.module(tensors)
+        _, generative, out = self.module(tensors)
         self._log_terms(out, "validation", n, on_step=False)
+        if self.validation_objective == "correlation":
+            for t, key in enumerate(MODALITY_KEYS):
+                decoder = self.module.decoders[t]
+                self._correlations[t].update(
+                    decoder.activate(generative[f"pre_{1 - t}_{t}"]),
+                    self.module.loss_target(tensors[key], t),
+                )
+            return
         if self.validation_objective == "relative":
             baseline = self.baseline_losses()
             objective = sum(
@@ -313,6 +329,20 @@ class ButterflyTrainingPlan(pl.LightningModule):
             on_epoch=True,
             sync_dist=True,
         )
+
+    def on_validation_epoch_end(self) -> None:
+        """Log the ``"correlation"`` objective from the epoch's sums (over all processes)."""
+        if self.validation_objective != "correlation" or self.phase == 1:
+            return
+
+        def reduce(sums: torch.Tensor) -> torch.Tensor:
+            return self.trainer.strategy.reduce(sums, reduce_op="sum")
+
+        scores = [c.compute(reduce) for c in self._correlations]
+        if any(score is None for score in scores):
+            return
+        objective = 1.0 - (scores[0] + scores[1]) / 2
+        self.log(VALIDATION_MONITOR, objective.float(), on_step=False, on_epoch=True)
 
     # ------------------------------------------------------------------ scale of the losses
     def on_fit_start(self) -> None:
