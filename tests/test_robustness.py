@@ -360,6 +360,21 @@ def test_recover_counts_needs_accessibility_target(trained):
         model.translate(mdata, source="atac", recover_counts=True, add_to_mdata=False)
 
 
+@pytest.mark.parametrize("target", ["scaled", "binary"])
+def test_recover_counts_binarises_the_right_values(mdata, target):
+    ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
+    model = ButterflyModel(mdata, accessibility_target=target)
+    pred = model.translate(mdata, source="rna", recover_counts=True, add_to_mdata=False)
+    recovered = pred.layers["recovered_counts"]
+    if target == "binary":  # probabilities of being open: nothing to invert
+        expected = bf.pp.binarize_recovered(pred.X)
+    else:
+        state = model.preprocessing_["atac"]
+        expected = bf.pp.recover_atac_counts(pred, state=state, var=pred.var, binarize=True)
+    assert set(np.unique(recovered.data)) <= {1.0}
+    assert (recovered != expected).nnz == 0
+
+
 # ------------------------------------------------------------------------------ pp
 def test_pp_refuses_unknown_layer_and_non_anndata(raw):
     with pytest.raises(

@@ -582,7 +582,9 @@ class ButterflyModel(BaseModelClass):
             For an accessibility target, also store binarised recovered counts (inverted
             TF-IDF, then each entry above both its row and column mean) in
             ``layers["recovered_counts"]``. A translated cell has no measured accessibility
-            total, so the prediction's own implied total is used.
+            total, so the prediction's own implied total is used. With
+            ``accessibility_target="binary"`` the prediction is already the probability that
+            a peak is open, so only the binarisation is applied.
         add_to_mdata
             When ``data`` is a MuData, also add the prediction as modality ``key_added``
             (default ``"{target}_from_{source}"``), with var_names prefixed by that key to keep
@@ -621,9 +623,15 @@ class ButterflyModel(BaseModelClass):
                     "recover_counts: only for an accessibility target preprocessed with "
                     "butterflyvi.pp.preprocess_atac."
                 )
-            prediction.layers["recovered_counts"] = pp.recover_atac_counts(
-                prediction, state=state, var=prediction.var, binarize=True
-            )
+            if self._fits_binary(target_index):
+                # The prediction already is the probability that a peak is open: there is no
+                # TF-IDF to invert, only the same binarisation.
+                recovered = pp.binarize_recovered(prediction.X)
+            else:
+                recovered = pp.recover_atac_counts(
+                    prediction, state=state, var=prediction.var, binarize=True
+                )
+            prediction.layers["recovered_counts"] = recovered
         if isinstance(data, MuData) and add_to_mdata:
             key = key_added or f"{target}_from_{source}"
             stored = prediction.copy()
