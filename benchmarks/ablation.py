@@ -57,6 +57,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "module": {"accessibility_target": "binary"},
         "plan": {"validation_objective": "relative", "loss_balance": "baseline"},
     },
+    "correlation_validation": {"plan": {"validation_objective": "correlation"}},
+    "binary_correlation": {
+        "module": {"accessibility_target": "binary"},
+        "plan": {"validation_objective": "correlation"},
+    },
     "no_output_bn": {"module": {"output_batch_norm": False}},
     "linear_heads": {"module": {"variational_head": "linear"}},
     "mask_rna_0.25": {"mask": {"expression": 0.25}},

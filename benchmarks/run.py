@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from butterflyvi.model._presets import PRESETS
+
 from . import _fit
 from ._data import DATASETS, PAIRED
 from ._markdown import paired_markdown, perturbation_markdown
@@ -56,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--dataset", required=True, choices=[*DATASETS, "all"])
     parser.add_argument("--quick", action="store_true", help="tiny run (CI)")
-    parser.add_argument("--preset", default="default", choices=["paper", "default", "binary"])
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
     parser.add_argument("--variant", default="B", choices=["B", "T", "C"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs-pretrain", type=int, default=None)

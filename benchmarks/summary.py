@@ -48,23 +48,34 @@ def _label(data: dict) -> str:
     return f"{data['variant']} {data['preset']} {data['epochs_pretrain']}/{data['epochs']}"
 
 
+#: Column order of the presets in the tables (others follow, alphabetically).
+PRESET_ORDER = ("default", "scaled", "binary", "paper")
+
+
+def _setting_order(run: dict) -> tuple:
+    preset = run["preset"]
+    rank = PRESET_ORDER.index(preset) if preset in PRESET_ORDER else len(PRESET_ORDER)
+    return (rank, preset, run["variant"], run["epochs_pretrain"], run["epochs"])
+
+
 def _group_by_setting(runs: list[dict]) -> dict[str, list[dict]]:
-    """Runs with the same variant, preset and epochs (different seeds) together."""
+    """Runs with the same variant, preset and epochs (different seeds) together, in the
+    order of :data:`PRESET_ORDER`, then variant B before T, shorter budgets first."""
     groups: dict[str, list[dict]] = {}
-    for run in runs:
+    for run in sorted(runs, key=_setting_order):
         groups.setdefault(_label(run), []).append(run)
     return groups
 
 
-def mean_sd(values: list) -> str:
+def mean_sd(values: list, digits: int = 3) -> str:
     """``mean ± sd`` over seeds (the value alone for one seed; "–" when missing)."""
     values = [v for v in values if v is not None]
     if not values:
         return "–"
     if len(values) == 1:
-        return fmt(values[0])
+        return fmt(values[0], digits)
     arr = np.asarray(values, dtype=float)
-    return f"{fmt(arr.mean())} ± {fmt(arr.std(ddof=1))}"
+    return f"{fmt(arr.mean(), digits)} ± {fmt(arr.std(ddof=1), digits)}"
 
 
 def _baseline(runs: list[dict], direction: str) -> dict:
@@ -124,7 +135,7 @@ def snareseq_tables(results: dict[str, dict]) -> str:
             "–",
             "2,340",
             "1,195",
-            *(mean_sd([r["training"]["wall_seconds"] for r in g]) for g in groups.values()),
+            *(mean_sd([r["training"]["wall_seconds"] for r in g], 0) for g in groups.values()),
         )
     )
     return table(rows, header)

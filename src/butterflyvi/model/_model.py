@@ -595,7 +595,9 @@ class ButterflyModel(BaseModelClass):
         Returns
         -------
         AnnData of the cells of ``data`` in the target modality's feature space (var_names of
-        the target modality), values in its preprocessed scale, CSR float32.
+        the target modality), CSR float32: values in its preprocessed scale, except for an
+        accessibility target fitted with ``accessibility_target="binary"`` (the default
+        preset), whose values are the probabilities that each peak is open.
         """
         source_index = self._modality_index(source, "source")
         target_index = 1 - source_index
