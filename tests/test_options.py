@@ -258,10 +258,32 @@ def test_paper_preset_is_the_published_method():
     assert plan.validation_objective == "weighted"
 
 
+@pytest.mark.parametrize(
+    ("kinds", "target", "expected"),
+    [
+        (("expression", "accessibility"), "binary", "correlation"),
+        (("expression", "accessibility"), "scaled", "weighted"),
+        (("expression", "protein"), "binary", "weighted"),
+        (("expression", "expression"), "binary", "weighted"),
+    ],
+)
+def test_auto_validation_objective_follows_the_accessibility_target(kinds, target, expected):
+    module = ButterflyModule(
+        (N_RNA, N_ATAC),
+        kinds,
+        chromosome_groups=(None, GROUPS if kinds[1] == "accessibility" else None),
+        accessibility_target=target,
+    )
+    plan = ButterflyTrainingPlan(module, n_epochs_pretrain=1, validation_objective="auto")
+    assert plan.validation_objective == expected
+    default = ButterflyTrainingPlan(module, n_epochs_pretrain=1, **preset_kwargs("default", "plan"))
+    assert default.validation_objective == expected
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_builds(small_mdata, preset):
     ButterflyModel.setup_mudata(small_mdata, modalities=("rna", "atac"))
     model = ButterflyModel(small_mdata, preset=preset)
     assert model.preset_ == preset
     plan = ButterflyTrainingPlan(model.module, n_epochs_pretrain=1, **preset_kwargs(preset, "plan"))
-    assert plan.validation_objective in VALIDATION_OBJECTIVES
+    assert plan.validation_objective in set(VALIDATION_OBJECTIVES) - {"auto"}

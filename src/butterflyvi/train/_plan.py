@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import lightning.pytorch as pl
 import torch
 
+from .._constants import ACCESSIBILITY
 from ..module import ButterflyModule
 from ..module._module import MODALITY_KEYS
 from ._correlation import FeatureCorrelation
@@ -15,10 +16,22 @@ from ._correlation import FeatureCorrelation
 VALIDATION_MONITOR = "validation_translation_loss"
 
 #: Choices of ``validation_objective`` (see :class:`ButterflyTrainingPlan`).
-VALIDATION_OBJECTIVES = ("weighted", "relative", "correlation")
+VALIDATION_OBJECTIVES = ("weighted", "relative", "correlation", "auto")
 
 #: Choices of ``loss_balance`` (see :class:`ButterflyTrainingPlan`).
 LOSS_BALANCES = ("paper", "baseline")
+
+
+def resolve_validation_objective(objective: str, module: ButterflyModule) -> str:
+    """``objective``, with ``"auto"`` replaced by ``"correlation"`` when a modality of
+    ``module`` is accessibility fitted against its binarised profile, else ``"weighted"``.
+    """
+    if objective != "auto":
+        return objective
+    binary = [
+        kind == ACCESSIBILITY and module.accessibility_target == "binary" for kind in module.kinds
+    ]
+    return "correlation" if any(binary) else "weighted"
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -102,7 +115,9 @@ class ButterflyTrainingPlan(pl.LightningModule):
         and the measured (loss-target) values of t: it rewards what the translation says
         about *which cells differ*, whatever its calibration (a BCE can rise while the
         ranking of cells still improves; then the loss-based objectives restore too early
-        an epoch).
+        an epoch). ``"auto"`` (the default preset): ``"correlation"`` when an accessibility
+        decoder fits the binarised profile (the case it was made for), else ``"weighted"``
+        (the loss-based choice measured better on perturbation data, level on proteins).
     loss_balance
         How the two modalities' losses are weighted in the phase-2 generator loss.
         ``"paper"``: ``(w_0, w_1)`` of the module (1 and 2 for RNA ↔ ATAC), whatever the
@@ -139,7 +154,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
                 f"validation_objective: expected one of {VALIDATION_OBJECTIVES}, found "
                 f"{validation_objective!r}."
             )
-        self.validation_objective = validation_objective
+        self.validation_objective = resolve_validation_objective(validation_objective, module)
         self._baseline_losses: list[torch.Tensor] | None = None
         self._generator_weights: list[float] | None = None
         self.module = module
