@@ -11,9 +11,10 @@ class FeatureCorrelation:
     """Mean over features of the Pearson correlation across cells, from running sums.
 
     Each feature ``j`` keeps ``Σp``, ``Σy``, ``Σp²``, ``Σy²`` and ``Σpy`` over the cells seen
-    (in float64; float32 on Apple's MPS, which has no float64), so the result equals the correlation computed on all cells at once whatever
-    the minibatches, and sums from several processes can simply be added. Features whose truth
-    is constant are skipped; a constant prediction of a varying feature counts as 0 (no skill).
+    (in float64; float32 on Apple's MPS, which has no float64), so the result equals the
+    correlation computed on all cells at once whatever the minibatches, and sums from several
+    processes can simply be added. Features whose truth is constant are skipped; a constant
+    prediction of a varying feature counts as 0 (no skill).
     """
 
     def __init__(self) -> None:
