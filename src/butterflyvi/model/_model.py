@@ -173,7 +173,7 @@ class ButterflyModel(BaseModelClass):
         output_init = output_init or preset_kwargs(preset, "model")["output_init"]
         if output_init == "mean":
             stats = [
-                feature_mean_std(self._registered_matrix(i), binary=self._fits_binary(i))
+                feature_mean_std(self._registered_matrix(i), binary=self.module.fits_binarised(i))
                 for i in range(2)
             ]
             self.module.initialize_outputs([s[0] for s in stats], [s[1] for s in stats])
@@ -186,9 +186,6 @@ class ButterflyModel(BaseModelClass):
             f"{n_features[1]} features)."
         )
         self.init_params_ = self._get_init_params(locals())
-
-    def _fits_binary(self, index: int) -> bool:
-        return self.kinds_[index] == ACCESSIBILITY and self.module.accessibility_target == "binary"
 
     def _registered_matrix(self, index: int):
         """The registered matrix of modality ``index`` (not copied)."""
@@ -625,7 +622,7 @@ class ButterflyModel(BaseModelClass):
                     "recover_counts: only for an accessibility target preprocessed with "
                     "butterflyvi.pp.preprocess_atac."
                 )
-            if self._fits_binary(target_index):
+            if self.module.fits_binarised(target_index):
                 # The prediction already is the probability that a peak is open: there is no
                 # TF-IDF to invert, only the same binarisation.
                 recovered = pp.binarize_recovered(prediction.X)

@@ -206,11 +206,17 @@ class ButterflyModule(BaseModuleClass):
         x = input_dropout(x, self.mask_rates[modality], self.training)
         return self.encoders[modality](x)
 
+    def fits_binarised(self, modality: int) -> bool:
+        """Whether the decoder of ``modality`` fits whether each peak is open (an accessibility
+        modality with ``accessibility_target="binary"``); its output is then a probability.
+        """
+        return self.kinds[modality] == ACCESSIBILITY and self.accessibility_target == "binary"
+
     def loss_target(self, x: torch.Tensor, modality: int) -> torch.Tensor:
         """What the decoder of ``modality`` fits for input ``x``: ``x`` itself, or whether each
-        peak is open (``accessibility_target="binary"``).
+        peak is open (:meth:`fits_binarised`).
         """
-        if self.kinds[modality] == ACCESSIBILITY and self.accessibility_target == "binary":
+        if self.fits_binarised(modality):
             return (x > 0).to(x.dtype)
         return x
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 import lightning.pytorch as pl
 import torch
 
-from .._constants import ACCESSIBILITY
 from ..module import ButterflyModule
 from ..module._module import MODALITY_KEYS
 from ._correlation import FeatureCorrelation
@@ -28,10 +28,8 @@ def resolve_validation_objective(objective: str, module: ButterflyModule) -> str
     """
     if objective != "auto":
         return objective
-    binary = [
-        kind == ACCESSIBILITY and module.accessibility_target == "binary" for kind in module.kinds
-    ]
-    return "correlation" if any(binary) else "weighted"
+    binarised = any(module.fits_binarised(m) for m in range(len(module.kinds)))
+    return "correlation" if binarised else "weighted"
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -350,9 +348,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         if self.validation_objective != "correlation" or self.phase == 1:
             return
 
-        def reduce(sums: torch.Tensor) -> torch.Tensor:
-            return self.trainer.strategy.reduce(sums, reduce_op="sum")
-
+        reduce = functools.partial(self.trainer.strategy.reduce, reduce_op="sum")
         scores = [c.compute(reduce) for c in self._correlations]
         if any(score is None for score in scores):
             return
