@@ -13,10 +13,6 @@ import butterflyvi as bf
 
 from ._timing import EpochTimer
 
-#: torch threads to train with (``--threads``); re-applied right before each training because
-#: scanpy/numba calls of the benchmark itself (HVG, PCA, neighbours) can reset torch's setting.
-TORCH_THREADS: int | None = None
-
 
 def fit(
     model: bf.ButterflyModel,
@@ -26,6 +22,7 @@ def fit(
     indexing: list[np.ndarray],
     progress: Callable[[dict], None] | None = None,
     batch_size: int = 64,
+    threads: int | None = None,
 ) -> dict:
     """Train ``model`` (both phases) and return its timing and early-stopping summary.
 
@@ -41,6 +38,9 @@ def fit(
         Called after every epoch with ``{"epochs_done", "phase", "last_epoch_seconds"}``.
     batch_size
         Minibatch size.
+    threads
+        torch CPU threads to train with (``--threads``); set right before training because
+        scanpy code run since (e.g. HVG selection, UMAP) may have reset torch's setting.
 
     Returns
     -------
@@ -64,8 +64,8 @@ def fit(
             )
 
     timer = EpochTimer(epochs_pretrain, n_train, on_epoch=on_epoch)
-    if TORCH_THREADS is not None:
-        torch.set_num_threads(TORCH_THREADS)
+    if threads is not None:
+        torch.set_num_threads(threads)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Lightning's data-loader hints

@@ -154,6 +154,7 @@ def run_paired(
     quick: bool,
     record: Record,
     umap_path: Path | None,
+    threads: int | None = None,
 ) -> None:
     """Run one paired benchmark end to end, writing progress and results to ``record``."""
     start = time.perf_counter()
@@ -185,6 +186,7 @@ def run_paired(
         epochs=epochs,
         indexing=indexing,
         progress=lambda p: record.update(progress=p),
+        threads=threads,
     )
     record.update(training=training, status="evaluating")
     metrics = evaluate(model, data, seed=seed, umap_path=umap_path)

@@ -92,6 +92,7 @@ def run_holdout(
     epochs_pretrain: int,
     epochs: int,
     record_progress,
+    threads: int | None = None,
 ) -> dict:
     """Train without ``holdout`` and predict its stimulated state from its control cells."""
     start = time.perf_counter()
@@ -112,6 +113,7 @@ def run_holdout(
         epochs=epochs,
         indexing=indexing,
         progress=record_progress,
+        threads=threads,
     )
     held = (adata.obs["cell_type"] == holdout).to_numpy()
     is_ctrl = (adata.obs["condition"] == "control").to_numpy()
@@ -141,11 +143,12 @@ def run_perturbation(
     record: Record,
     cell_types: list[str] | None = None,
     previous: dict | None = None,
+    threads: int | None = None,
 ) -> None:
     """Leave-one-cell-type-out over ``cell_types`` (all 7 by default; CD4T only with quick).
 
     ``previous``: held-out results of an earlier run with the same settings, kept and not
-    recomputed (``--resume``).
+    recomputed (``--resume``). ``threads``: torch threads for each training (see ``fit``).
     """
     start = time.perf_counter()
     record.update(status="loading")
@@ -176,6 +179,7 @@ def run_perturbation(
             epochs_pretrain=epochs_pretrain,
             epochs=epochs,
             record_progress=lambda p, h=holdout: record.update(progress={"holdout": h, **p}),
+            threads=threads,
         )
         record.update(holdouts=results, peak_rss_gb=peak_rss_gb())
     record.update(

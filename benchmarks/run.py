@@ -21,7 +21,6 @@ import torch
 
 from butterflyvi.model._presets import PRESETS
 
-from . import _fit
 from ._data import DATASETS, PAIRED
 from ._markdown import paired_markdown, perturbation_markdown
 from ._report import Record, write_markdown
@@ -133,6 +132,7 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
         "epochs": epochs,
         "quick": args.quick,
         "record": record,
+        "threads": args.threads,
     }
     try:
         if dataset == "kang":
@@ -155,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-        _fit.TORCH_THREADS = args.threads  # set again before each training (see _fit)
     datasets = [*PAIRED, "kang"] if args.dataset == "all" else [args.dataset]
     failed = []
     for dataset in datasets:
