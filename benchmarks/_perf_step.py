@@ -28,7 +28,7 @@ class RawSteps:
 
     def phase1(self) -> None:
         """One phase-1 step (KL scale 0.5)."""
-        out = self.module.pretrain_loss(self.tensors, kl_scale=0.5)
+        out = self.module.pretrain_loss(self.tensors, kl_weight=0.5)
         self.pretrain.zero_grad()
         out.loss.backward()
         self.pretrain.step()
@@ -48,7 +48,7 @@ class RawSteps:
         adv = m.discriminator_loss(inference, generative, detach=False)
         applied = (adv.detach() < 1.35).float()
         out = m.loss(
-            self.tensors, inference, generative, kl_scale=0.5, adversarial_term=adv * applied
+            self.tensors, inference, generative, kl_weight=0.5, adversarial_term=adv * applied
         )
         self.generator.zero_grad()
         out.loss.backward()

@@ -69,7 +69,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "mask_none": {"mask": {"expression": 0.0, "accessibility": 0.0}},
     "kl_x0.1": {"kl_factor": 0.1},
     "kl_x10": {"kl_factor": 10.0},
-    "no_kl_warmup": {"plan": {"kl_warmup_epochs": 0}},
+    "no_kl_warmup": {"plan": {"n_epochs_kl_warmup": 0}},
     "lr_2e-3": {"plan": {"lr": 2e-3}},
     "lr_5e-4": {"plan": {"lr": 5e-4}},
     "batch_128": {"train": {"batch_size": 128}},

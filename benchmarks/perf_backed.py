@@ -60,8 +60,8 @@ def prepare(path, stem: str) -> dict:
     bf.ButterflyModel.setup_mudata(ref, modalities=("rna", "atac"))
     model = bf.ButterflyModel(ref)
     model.train(
-        1,
-        1,
+        max_epochs_pretrain=1,
+        max_epochs=1,
         limit_train_batches=20,
         limit_val_batches=5,
         accelerator="cpu",
@@ -136,8 +136,8 @@ def train_snareseq(*, backed: bool, epochs: int = 1) -> dict:
     torch.set_num_threads(1)
     clock = EpochClock(epochs)
     model.train(
-        epochs,
-        epochs,
+        max_epochs_pretrain=epochs,
+        max_epochs=epochs,
         external_indexing=[split["train"], split["validation"], split["test"]],
         callbacks=[clock],
         accelerator="cpu",

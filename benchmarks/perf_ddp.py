@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     clock = EpochClock(args.epochs)
     start = time.perf_counter()
     model.train(
-        args.epochs,
-        args.epochs,
+        max_epochs_pretrain=args.epochs,
+        max_epochs=args.epochs,
         batch_size=64,
         external_indexing=[split["train"], split["validation"], split["test"]],
         accelerator="cpu",

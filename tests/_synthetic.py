@@ -38,3 +38,17 @@ def tiny_paired(
             bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
             mdata.update()
     return mdata
+
+
+#: Tolerances of a comparison between computations that legitimately round differently
+#: (another batch size, thread count, or rows read from disk): a few float32 ulps of values
+#: of order 1. Bitwise equality is asserted only where the computation is the same.
+FLOAT32_RTOL = 1e-5
+FLOAT32_ATOL = 1e-6
+
+
+def assert_float32_close(actual, expected) -> None:
+    """``actual`` equals ``expected`` up to float32 rounding (see ``FLOAT32_RTOL``)."""
+    import numpy as np
+
+    np.testing.assert_allclose(actual, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL)

@@ -10,7 +10,6 @@ from ._errors import EXIT_OK, InputError
 from ._io import DATA_SUFFIXES, existing_file, modality, output_file, read_data
 from ._report import json_ready, metrics_table
 
-KINDS = ("accessibility", "expression", "protein")
 TRANSLATION_UNS_KEY = "butterflyvi_translation"
 
 
@@ -31,8 +30,8 @@ def register(subparsers) -> None:
     parser.add_argument("--truth", required=True, metavar="FILE", help="measured (.h5ad/.h5mu)")
     parser.add_argument(
         "--kind",
-        choices=KINDS,
-        help="metrics to compute (default: from the truth's preprocessing record, "
+        help="kind of the truth, which picks the metrics: accessibility, expression, protein "
+        "or a registered kind (default: from the truth's preprocessing record, "
         "var['feature_types'] or modality name)",
     )
     parser.add_argument(
@@ -109,19 +108,23 @@ def _original_names(adata):
     return adata
 
 
-def _kind(args: argparse.Namespace, truth, truth_name: str | None) -> str:
-    from ..model._setup import infer_kind
+def _kind(args: argparse.Namespace, truth, truth_name: str | None):
+    from ..kinds import available_kinds, get_kind, infer_kind
 
     if args.kind is not None:
-        return args.kind
-    kind = infer_kind(truth, truth_name or "")
+        if args.kind not in available_kinds():
+            raise InputError(
+                f"--kind: expected one of {', '.join(available_kinds())}, found {args.kind!r}."
+            )
+        return get_kind(args.kind)
+    kind = infer_kind(truth, truth_name or None)
     if kind is None:
         raise InputError(
-            "--kind: cannot tell whether the data are accessibility or expression (no "
+            "--kind: expected the kind of the truth, found nothing that tells it (no "
             "butterflyvi preprocessing record, no var['feature_types'], no known modality "
-            f"name); pass --kind with one of {', '.join(KINDS)}."
+            f"name); pass --kind with one of {', '.join(available_kinds())}."
         )
-    return kind
+    return get_kind(kind)
 
 
 def _subset(pred, truth, subset: str | None):
@@ -149,11 +152,11 @@ def _subset(pred, truth, subset: str | None):
     return pred, truth
 
 
-def _warn_scale(kind: str, pred, truth, truth_layer: str | None) -> None:
+def _warn_scale(kind, pred, truth, truth_layer: str | None) -> None:
     from .._constants import PP_UNS_KEY
-    from ..model._features import looks_like_counts
+    from .._validation import looks_like_counts
 
-    if kind == "accessibility" or PP_UNS_KEY in truth.uns:
+    if kind.metric_family == "ranking" or PP_UNS_KEY in truth.uns:
         return
     matrix = truth.X if truth_layer is None else truth.layers[truth_layer]
     if looks_like_counts(matrix) and not looks_like_counts(pred.X):
@@ -175,8 +178,6 @@ def run(args: argparse.Namespace) -> int:
             args.out, argument="--out", suffixes=(".json",), overwrite=args.overwrite
         )
 
-    import butterflyvi as bf
-
     from ._warnings import quiet
 
     with quiet():
@@ -192,8 +193,7 @@ def run(args: argparse.Namespace) -> int:
         kind = _kind(args, truth, truth_name)
         pred, truth = _subset(pred, truth, args.subset)
         _warn_scale(kind, pred, truth, args.truth_layer)
-        function = bf.metrics.accessibility if kind == "accessibility" else bf.metrics.expression
-        metrics = function(pred, truth, pred_layer=args.pred_layer, truth_layer=args.truth_layer)
+        metrics = kind.metric(pred, truth, pred_layer=args.pred_layer, truth_layer=args.truth_layer)
 
     result = json_ready(metrics)
     if json_out is not None:
@@ -204,12 +204,12 @@ def run(args: argparse.Namespace) -> int:
         print(metrics_table(metrics))
         headline = (
             f"AUROC {metrics['auroc']:.3f}, AUPR {metrics['aupr']:.3f}"
-            if kind == "accessibility"
+            if kind.metric_family == "ranking"
             else f"Pearson per cell {metrics['pearson_per_cell_mean']:.3f}, per feature "
             f"{metrics['pearson_per_feature_mean']:.3f}"
         )
         print(
-            f"evaluated {metrics['n_cells']:,} cells ({kind}): {headline}"
+            f"evaluated {metrics['n_cells']:,} cells ({kind.name}): {headline}"
             + (f"; wrote {json_out}" if json_out is not None else "")
         )
     return EXIT_OK

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 
+from .._constants import CLUSTER_KEY
 from ._errors import EXIT_OK, InputError
 from ._io import existing_file, output_dir, read_data
 from ._threads import THREADS_HELP, torch_threads
 
 #: ``--augment`` value that clusters the cells first (scButterfly-C) instead of using a column.
 CLUSTER = "cluster"
-CLUSTER_KEY = "butterfly_cluster"
 
 
 def register(subparsers) -> None:
@@ -186,14 +186,6 @@ def _train(mdata, args: argparse.Namespace, kinds):
         accelerator=args.accelerator,
         enable_progress_bar=not args.no_progress,
     )
-    return model, epochs_run(model.history)
+    from ..hub._describe import epochs_run
 
-
-def epochs_run(history) -> tuple[int, int]:
-    """Numbers of pretraining and integrative epochs recorded in ``model.history``."""
-    pretrain = history.get("pretrain_loss")
-    integrative = history.get("train_loss")
-    return (
-        0 if pretrain is None else len(pretrain),
-        0 if integrative is None else len(integrative),
-    )
+    return model, epochs_run(model)

@@ -51,8 +51,8 @@ def finalise_mudata(mdata: md.MuData) -> md.MuData:
         other = mdata.mod[name].obs_names
         if not other.equals(first):
             raise ValueError(
-                f"Modalities {names[0]!r} and {name!r} must hold the same cells in the same "
-                f"order; found {len(first)} and {len(other)} cells "
+                f"mods: expected modalities {names[0]!r} and {name!r} to hold the same cells in "
+                f"the same order, found {len(first)} and {len(other)} cells "
                 f"({len(first.intersection(other))} shared)."
             )
     mdata.pull_obs()

@@ -202,7 +202,7 @@ def load_shared(name: str, *, path: str | Path | None = None) -> md.MuData | ad.
 
     """
     if name not in SHARED_FILES:
-        raise ValueError(f"name must be one of {list(SHARED_FILES)}; got {name!r}.")
+        raise ValueError(f"name: expected one of {list(SHARED_FILES)}, found {name!r}.")
     files = [_locate(f, path=path, caller=f"load_shared({name!r})") for f in SHARED_FILES[name]]
     return _LOADERS[name](files)
 

@@ -224,7 +224,7 @@ def _check_arguments(**kwargs) -> None:
     for name, low in minimum.items():
         value = kwargs[name]
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+            raise ValueError(f"{name}: expected an integer >= {low}, found {value!r}.")
     density = kwargs["peak_density"]
     if isinstance(density, bool) or not isinstance(density, Real) or not 0 < density <= 0.5:
-        raise ValueError(f"peak_density must be a number in (0, 0.5]; got {density!r}.")
+        raise ValueError(f"peak_density: expected a number in (0, 0.5], found {density!r}.")

@@ -134,7 +134,7 @@ def model_card(
     pairing
         Pairing strategy of the training pairs, a key of ``PAIRINGS`` (``"B"``, ``"T"``,
         ``"C"``, ``"unpaired"``, ``"perturbation"``); ``None`` reads it from the training
-        data's ``uns["butterfly_pairing"]`` (written by :mod:`butterflyvi.tl`), else ``"B"``.
+        data's ``uns["butterflyvi_pairing"]`` (written by :mod:`butterflyvi.tl`), else ``"B"``.
     genome
         Genome build of the peak coordinates and gene names (e.g. ``"mm10"``, ``"GRCh38"``).
     tissues

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from .._constants import CLUSTER_KEY, LEGACY_KEYS, PAIRING_UNS_KEY, read_key
+
 #: Pairing strategies (``pairing`` argument of :func:`~butterflyvi.hub.to_hub_dir`).
 PAIRINGS: dict[str, str] = {
     "B": "scButterfly-B: the measured pairs only",
@@ -18,10 +20,8 @@ PAIRINGS: dict[str, str] = {
     "perturbation": "control/stimulated pairs matched by optimal transport",
 }
 
-#: ``uns["butterfly_pairing"]["method"]`` written by :mod:`butterflyvi.tl`, to a strategy.
+#: ``uns["butterflyvi_pairing"]["method"]`` written by :mod:`butterflyvi.tl`, to a strategy.
 _METHOD_PAIRING = {"pair_unpaired": "unpaired", "pair_by_ot": "perturbation"}
-PAIRING_UNS_KEY = "butterfly_pairing"
-CLUSTER_KEY = "butterfly_cluster"
 
 
 def package_version(name: str) -> str:
@@ -33,8 +33,8 @@ def package_version(name: str) -> str:
 
 
 def pairing_record(model) -> dict[str, Any]:
-    """The pairing record of the training data (``uns["butterfly_pairing"]``), or ``{}``."""
-    record = getattr(model.adata, "uns", {}).get(PAIRING_UNS_KEY, {})
+    """The pairing record of the training data (``uns["butterflyvi_pairing"]``), or ``{}``."""
+    record = read_key(getattr(model.adata, "uns", {}), PAIRING_UNS_KEY, {})
     return dict(record) if isinstance(record, Mapping) else {}
 
 
@@ -44,7 +44,8 @@ def resolve_pairing(model, pairing: str | None) -> str:
         record = pairing_record(model)
         method = record.get("method")
         if method == "augment":
-            return "C" if record.get("groupby") == CLUSTER_KEY else "T"
+            clusters = (CLUSTER_KEY, LEGACY_KEYS[CLUSTER_KEY])
+            return "C" if record.get("groupby") in clusters else "T"
         return _METHOD_PAIRING.get(method, "B")
     if pairing not in PAIRINGS:
         raise ValueError(f"pairing: expected one of {sorted(PAIRINGS)}, found {pairing!r}.")

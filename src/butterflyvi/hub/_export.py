@@ -116,7 +116,7 @@ def to_hub_dir(
     pairing
         Pairing strategy of the training pairs: ``"B"`` (measured pairs), ``"T"``, ``"C"``,
         ``"unpaired"`` or ``"perturbation"``; ``None`` reads it from the training data's
-        ``uns["butterfly_pairing"]`` (written by :mod:`butterflyvi.tl`).
+        ``uns["butterflyvi_pairing"]`` (written by :mod:`butterflyvi.tl`).
     genome
         Genome build of the features (e.g. ``"mm10"``, ``"GRCh38"``), recorded in the card.
     tissues

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from ._inputs import Matrix, align_pair, col_blocks, row_blocks, summary
 from ._ranking import global_auroc_ap, rowwise_auroc_ap
-from ._utils import Matrix, align_pair, col_blocks, row_blocks, summary
 
 
 def accessibility(
@@ -107,7 +107,7 @@ def accessibility(
     if np.isnan(auroc):
         n_pos = sum(int(p.size) for p in positive_scores)
         raise ValueError(
-            "`truth` must hold both open (> 0) and closed entries to compute AUROC/AUPR; "
+            "truth: expected both open (> 0) and closed entries to compute AUROC/AUPR, "
             f"found {n_pos} open of {n_cells * n_peaks}."
         )
     positive_fraction = sum(int(p.size) for p in positive_scores) / (n_cells * n_peaks)

@@ -12,7 +12,8 @@ from sklearn import metrics as skm
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
-from ._utils import as_table, check_finite, labels_of, name_indexer, take
+from .._validation import MissingKeyError
+from ._inputs import as_table, check_finite, labels_of, name_indexer, take
 
 #: Query cells handled at once by the vote of :func:`transfer_labels`.
 _VOTE_BLOCK = 50_000
@@ -49,11 +50,11 @@ def annotation(true: Any, predicted: Any) -> dict[str, float | int]:
     y_pred = labels_of(predicted, name="predicted").astype(str)
     if y_true.size != y_pred.size:
         raise ValueError(
-            "`true` and `predicted` must have one label per cell each; found "
+            "true, predicted: expected one label per cell each, found "
             f"{y_true.size} and {y_pred.size} labels."
         )
     if y_true.size == 0:
-        raise ValueError("`true` is empty; expected at least one labelled cell.")
+        raise ValueError("true: expected at least one labelled cell, found none.")
     return {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
         "kappa": float(skm.cohen_kappa_score(y_true, y_pred)),
@@ -113,19 +114,19 @@ def transfer_labels(
     """
     if not isinstance(reference, AnnData):
         raise TypeError(
-            f"`reference` must be an AnnData with labels in `.obs`; found "
+            f"reference: expected an AnnData with labels in `.obs`, found "
             f"{type(reference).__name__}."
         )
     if label_key not in reference.obs.columns:
-        raise ValueError(
-            f"`label_key={label_key!r}` is not a column of `reference.obs`; expected one of "
-            f"{list(reference.obs.columns)}."
+        raise MissingKeyError(
+            f"label_key: expected a column of reference.obs ({list(reference.obs.columns)}), "
+            f"found {label_key!r}."
         )
     ref_labels = labels_of(reference.obs[label_key], name=f"reference.obs[{label_key!r}]")
     if n_neighbors < 1:
-        raise ValueError(f"`n_neighbors` must be at least 1; found {n_neighbors}.")
+        raise ValueError(f"n_neighbors: expected at least 1, found {n_neighbors}.")
     if reference.n_obs == 0:
-        raise ValueError("`reference` has no cells; expected at least one.")
+        raise ValueError("reference: expected at least one cell, found none.")
 
     Z_ref, Z_query = _shared_space(query, reference, use_rep=use_rep, n_pcs=n_pcs, seed=seed)
     if Z_query.shape[0] == 0:
@@ -164,20 +165,21 @@ def _shared_space(
     if use_rep is not None and use_rep != "X":
         if not isinstance(query, AnnData):
             raise TypeError(
-                f"`use_rep={use_rep!r}` needs `query` to be an AnnData; found "
+                f"query: expected an AnnData (use_rep={use_rep!r} reads its obsm), found "
                 f"{type(query).__name__}."
             )
         for name, data in (("reference", reference), ("query", query)):
             if use_rep not in data.obsm:
-                raise ValueError(
-                    f"`{name}.obsm` has no {use_rep!r}; expected one of {list(data.obsm)}."
+                raise MissingKeyError(
+                    f"use_rep: expected a key of {name}.obsm ({list(data.obsm)}), found "
+                    f"{use_rep!r}."
                 )
         Z_ref = np.asarray(reference.obsm[use_rep])
         Z_query = np.asarray(query.obsm[use_rep])
         if Z_ref.ndim != 2 or Z_query.ndim != 2 or Z_ref.shape[1] != Z_query.shape[1]:
             raise ValueError(
-                f"`obsm[{use_rep!r}]` must have the same number of columns in `reference` "
-                f"and `query`; found shapes {Z_ref.shape} and {Z_query.shape}."
+                f"obsm[{use_rep!r}]: expected the same number of columns in reference and "
+                f"query, found shapes {Z_ref.shape} and {Z_query.shape}."
             )
         check_finite(Z_ref, name=f"reference.obsm[{use_rep!r}]")
         check_finite(Z_query, name=f"query.obsm[{use_rep!r}]")
@@ -197,7 +199,7 @@ def _shared_space(
         X_query = take(X_query, cols=cols)
     if X_query.shape[1] != ref.X.shape[1]:
         raise ValueError(
-            "`query` and `reference` must have the same features; found "
+            "query, reference: expected the same features, found "
             f"{X_query.shape[1]} and {ref.X.shape[1]} columns."
         )
     check_finite(ref.X, name="reference")
@@ -209,8 +211,9 @@ def _shared_space(
     n_comps = int(min(n_pcs, n_ref - 1, n_features - 1))
     if n_comps < 1:
         raise ValueError(
-            f"a PCA of `reference` ({n_ref} cells × {n_features} features, n_pcs={n_pcs}) "
-            "has no component; pass `use_rep`, or more cells/features."
+            "reference: expected enough cells and features for a PCA component, found "
+            f"{n_ref} cells × {n_features} features (n_pcs={n_pcs}); pass `use_rep`, or more "
+            "cells/features."
         )
     if sparse.issparse(ref.X):
         pca = PCA(n_components=n_comps, svd_solver="arpack", random_state=seed)

@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from ._utils import as_table, check_finite
+from ._inputs import as_table, check_finite
 
 #: Largest baseline (cells × features) returned by default; see :func:`baseline_mean`.
 MAX_BASELINE_ENTRIES = 100_000_000
@@ -64,14 +64,14 @@ def baseline_mean(
     table = as_table(train, name="train", layer=layer)
     n_train, n_features = table.shape
     if n_train == 0:
-        raise ValueError("`train` has no cells; expected at least one training cell.")
+        raise ValueError("train: expected at least one training cell, found none.")
     if int(n_obs) != n_obs or n_obs < 1:
-        raise ValueError(f"`n_obs` must be a positive integer; found {n_obs!r}.")
+        raise ValueError(f"n_obs: expected a positive integer, found {n_obs!r}.")
     n_obs = int(n_obs)
     if n_obs * n_features > max_entries:
         raise ValueError(
-            f"the baseline would have {n_obs} × {n_features} = {n_obs * n_features:,} entries, "
-            f"more than `max_entries` ({max_entries:,}). Evaluate it per block of test cells "
+            f"n_obs: expected a baseline of at most max_entries={max_entries:,} entries, found "
+            f"{n_obs} × {n_features} = {n_obs * n_features:,}. Evaluate it per block of test cells "
             "(call `baseline_mean(train, len(block), obs_names=block.obs_names)` for each "
             "block and combine the per-cell values), or raise `max_entries` if memory allows."
         )
@@ -79,7 +79,7 @@ def baseline_mean(
         obs_names = pd.Index(obs_names).astype(str)
         if len(obs_names) != n_obs:
             raise ValueError(
-                f"`obs_names` must have one name per predicted cell ({n_obs}); found "
+                f"obs_names: expected one name per predicted cell ({n_obs}), found "
                 f"{len(obs_names)}."
             )
     check_finite(table.X, name="train")

@@ -9,7 +9,8 @@ import scanpy as sc
 from anndata import AnnData
 from sklearn import metrics as skm
 
-from ._utils import as_table, check_finite, labels_of
+from .._validation import MissingKeyError
+from ._inputs import as_table, check_finite, labels_of
 
 
 def clustering(
@@ -76,27 +77,27 @@ def clustering(
     """
     if not isinstance(adata, AnnData):
         raise TypeError(
-            f"`adata` must be an AnnData with labels in `.obs`; found {type(adata).__name__}."
+            f"adata: expected an AnnData with labels in `.obs`, found {type(adata).__name__}."
         )
     if label_key not in adata.obs.columns:
-        raise ValueError(
-            f"`label_key={label_key!r}` is not a column of `adata.obs`; expected one of "
-            f"{list(adata.obs.columns)}."
+        raise MissingKeyError(
+            f"label_key: expected a column of adata.obs ({list(adata.obs.columns)}), found "
+            f"{label_key!r}."
         )
     labels = labels_of(adata.obs[label_key], name=f"adata.obs[{label_key!r}]")
     if flavor not in ("igraph", "leidenalg"):
-        raise ValueError(f"`flavor` must be 'igraph' or 'leidenalg'; found {flavor!r}.")
+        raise ValueError(f"flavor: expected 'igraph' or 'leidenalg', found {flavor!r}.")
     table = as_table(adata, name="adata", layer=layer)
     n_cells, n_features = table.shape
     if n_cells < 3 or n_features < 2:
         raise ValueError(
-            "`adata` must have at least 3 cells and 2 features to cluster; found "
+            "adata: expected at least 3 cells and 2 features to cluster, found "
             f"{n_cells} × {n_features}."
         )
     check_finite(table.X, name="adata" if layer is None else f"adata.layers[{layer!r}]")
     n_comps = int(min(n_pcs, n_cells - 1, n_features - 1))
     if n_comps < 1:
-        raise ValueError(f"`n_pcs` must be at least 1; found {n_pcs}.")
+        raise ValueError(f"n_pcs: expected at least 1, found {n_pcs}.")
 
     work = AnnData(X=table.X, obs=pd.DataFrame(index=[str(i) for i in range(n_cells)]))
     sc.pp.pca(work, n_comps=n_comps, random_state=seed)

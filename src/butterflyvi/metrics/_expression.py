@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ._inputs import align_pair, col_blocks, row_blocks, summary
 from ._ranking import rank_rows
-from ._utils import align_pair, col_blocks, row_blocks, summary
 
 
 def expression(

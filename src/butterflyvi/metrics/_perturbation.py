@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from ._expression import pearson_rows
-from ._utils import Matrix, as_table, check_finite, name_indexer, take
+from ._inputs import Matrix, as_table, check_finite, name_indexer, take
 
 
 def perturbation(
@@ -88,12 +88,12 @@ def perturbation(
     n_genes = X_stim.shape[1]
     if not 1 <= top_n <= n_genes:
         raise ValueError(
-            f"`top_n` must be between 1 and the number of genes ({n_genes}); found {top_n}."
+            f"top_n: expected between 1 and the number of genes ({n_genes}), found {top_n}."
         )
     if n_boot < 1:
-        raise ValueError(f"`n_boot` must be at least 1; found {n_boot}.")
+        raise ValueError(f"n_boot: expected at least 1, found {n_boot}.")
     if not 0 < frac <= 1:
-        raise ValueError(f"`frac` must be in (0, 1]; found {frac}.")
+        raise ValueError(f"frac: expected in (0, 1], found {frac}.")
 
     degs_real = top_degs(X_ctrl, X_stim, top_n=top_n, rankby_abs=rankby_abs)
     degs_pred = top_degs(X_ctrl, X_pred, top_n=top_n, rankby_abs=rankby_abs)
@@ -193,13 +193,12 @@ def _aligned_genes(*, pred_stim: Any, ctrl: Any, stim: Any) -> tuple[Matrix, Mat
             X = take(X, cols=cols)
         if X.shape[1] != ref.X.shape[1]:
             raise ValueError(
-                f"`{name}` and `{ref_name}` must have the same genes; found {X.shape[1]} and "
+                f"{name}, {ref_name}: expected the same genes, found {X.shape[1]} and "
                 f"{ref.X.shape[1]} columns."
             )
         if X.shape[0] < 2:
             raise ValueError(
-                f"`{name}` must have at least 2 cells for a rank test and means; found "
-                f"{X.shape[0]}."
+                f"{name}: expected at least 2 cells for a rank test and means, found {X.shape[0]}."
             )
         check_finite(X, name=name)
         out[name] = X

@@ -1,61 +1,312 @@
-"""Bringing the data of one modality into the model's feature space, minibatch by minibatch."""
+"""The feature space of one modality: what a model knows of its features and how to map
+new cells into them.
+"""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .. import pp
 from .._constants import PP_UNS_KEY
+from .._validation import (
+    check_batch_size,
+    check_choice,
+    check_finite,
+    invalid,
+    looks_like_counts,
+    missing,
+)
+from ..kinds import get_kind
+
+logger = logging.getLogger(__name__)
+
+#: ``var`` columns kept with the model, so that translations carry them.
+STORED_VAR_COLUMNS = ("chrom", "start", "end", "idf", "feature_types", "gene_ids")
+
+#: A feature overlap below this share of the model's features is refused (``missing="error"``).
+MIN_OVERLAP = 0.5
 
 
-def looks_like_counts(matrix, *, max_values: int = 100_000, max_rows: int = 1000) -> bool:
-    """Whether the (first ``max_values``) stored values are non-negative integers.
+def _plain(value: Any) -> Any:
+    """Numpy scalars as Python scalars (so the saved model needs no pickled numpy objects)."""
+    return value.item() if isinstance(value, np.generic) else value
 
-    An on-disk matrix (of an AnnData opened backed) is judged on its first ``max_rows`` rows.
+
+@dataclass
+class FeatureSpace:
+    """The features of one modality of a model, and the way into them.
+
+    Holds the feature names, the stored ``var`` columns, the fitted preprocessing (from
+    ``butterflyvi.pp``) and the registered layer; maps new cells (raw counts or already
+    preprocessed values, any feature order) into the model's space; and serialises to plain
+    Python types (saved inside ``model.pt``).
+
+    Parameters
+    ----------
+    modality
+        Name of the modality in the MuData.
+    kind
+        Its kind (:mod:`butterflyvi.kinds`).
+    var_names
+        The model's features, in order.
+    columns
+        Stored ``var`` columns (``chrom``, ``start``, ``end``, ``idf``, ...), as lists.
+    preprocessing
+        The fitted preprocessing state, or ``None`` when the data were not prepared with
+        ``butterflyvi.pp``.
+    layer
+        The registered layer (``None``: ``X``).
     """
-    if not (sp.issparse(matrix) or isinstance(matrix, np.ndarray)):
-        matrix = matrix[: min(matrix.shape[0], max_rows)]
-    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
-    values = np.asarray(values[:max_values])
-    if values.size == 0:
-        return False
-    return bool(np.all(values >= 0) and np.all(np.mod(values, 1) == 0))
+
+    modality: str
+    kind: str
+    var_names: list[str]
+    columns: dict[str, list] = field(default_factory=dict)
+    preprocessing: dict | None = None
+    layer: str | None = None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_adata(cls, adata: AnnData, *, modality: str, kind: str, layer: str | None):
+        """The feature space of a registered modality."""
+        columns = {
+            c: [_plain(v) for v in adata.var[c].tolist()]
+            for c in STORED_VAR_COLUMNS
+            if c in adata.var
+        }
+        state = adata.uns.get(PP_UNS_KEY)
+        return cls(
+            modality=modality,
+            kind=kind,
+            var_names=adata.var_names.astype(str).tolist(),
+            columns=columns,
+            preprocessing={k: _plain(v) for k, v in state.items()}
+            if isinstance(state, Mapping)
+            else None,
+            layer=layer,
+        )
+
+    @classmethod
+    def from_saved(cls, features: Mapping, preprocessing: Any, layer: Any, *, modality, kind):
+        """The feature space from the plain attributes a model saves (``features_`` etc.)."""
+        return cls(
+            modality=modality,
+            kind=kind,
+            var_names=list(features["var_names"]),
+            columns=dict(features.get("columns", {})),
+            preprocessing=dict(preprocessing) if isinstance(preprocessing, Mapping) else None,
+            layer=layer,
+        )
+
+    def to_saved(self) -> dict:
+        """The plain ``features_`` entry of this modality (names and stored columns)."""
+        return {"var_names": list(self.var_names), "columns": dict(self.columns)}
+
+    # ------------------------------------------------------------------ description
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return len(self.var_names)
+
+    def var(self) -> pd.DataFrame:
+        """The stored feature table, indexed by feature name."""
+        var = pd.DataFrame(index=pd.Index(self.var_names, name=None))
+        for column, values in self.columns.items():
+            var[column] = values
+        return var
+
+    def layout(self) -> Any:
+        """What the kind's networks need from the feature table (see ``Kind.layout``)."""
+        return get_kind(self.kind).layout(self.var())
+
+    # ------------------------------------------------------------------ new cells
+    def overlap(self, var_names: pd.Index, gene_ids: pd.Index | None = None) -> dict[str, Any]:
+        """How many of the model's features the data hold (by name, or by Ensembl id).
+
+        Returns ``{"n_model": ..., "n_found": ..., "fraction": ..., "matched_by": ...}``.
+        """
+        reference = pd.Index(self.var_names)
+        found = int(reference.isin(var_names).sum())
+        matched_by = "name"
+        ids = self.columns.get("gene_ids")
+        if gene_ids is not None and ids is not None:
+            by_id = int(pd.Index(ids).isin(gene_ids).sum())
+            if by_id > found:
+                found, matched_by = by_id, "gene_ids"
+        return {
+            "n_model": len(reference),
+            "n_found": found,
+            "fraction": found / max(len(reference), 1),
+            "matched_by": matched_by,
+        }
+
+    def renamed_by_ids(self, adata: AnnData) -> pd.Index:
+        """``adata``'s feature names, replaced by the model's names where the Ensembl ids
+        (``var["gene_ids"]``) of both sides match better than the names do.
+        """
+        ids = self.columns.get("gene_ids")
+        if ids is None or "gene_ids" not in adata.var:
+            return adata.var_names
+        report = self.overlap(adata.var_names, pd.Index(adata.var["gene_ids"].astype(str)))
+        if report["matched_by"] != "gene_ids":
+            return adata.var_names
+        to_name = dict(zip(map(str, ids), self.var_names, strict=True))
+        data_ids = adata.var["gene_ids"].astype(str)
+        return pd.Index([to_name.get(i, n) for i, n in zip(data_ids, adata.var_names, strict=True)])
+
+    def wants_preprocessing(self, adata: AnnData, matrix, preprocess: bool | str) -> bool:
+        """Whether the stored preprocessing must be applied to ``adata``.
+
+        ``"auto"``: when the model stores a fitted preprocessing, the data carry none of their
+        own (no ``uns["butterflyvi_preprocessing"]``) and their values are raw counts.
+        """
+        has_state = self.preprocessing is not None
+        if preprocess == "auto":
+            return has_state and PP_UNS_KEY not in adata.uns and looks_like_counts(matrix)
+        if not isinstance(preprocess, bool):
+            raise invalid("preprocess", "True, False or 'auto'", repr(preprocess))
+        if preprocess and not has_state:
+            raise invalid(
+                "preprocess",
+                "a model that stores a fitted preprocessing for this modality",
+                "a model trained on data not prepared with butterflyvi.pp",
+                "Preprocess the data yourself and pass preprocess=False.",
+            )
+        return preprocess
+
+    def to_model_space(
+        self,
+        adata: AnnData,
+        *,
+        preprocess: bool | Literal["auto"] = "auto",
+        missing_features: Literal["auto", "error", "zero"] = "auto",
+        layer: str | None = None,
+        min_overlap: float = MIN_OVERLAP,
+    ):
+        """The cells of ``adata`` as a matrix in this feature space (sparse CSR or dense).
+
+        Raw counts are preprocessed with the stored state (``preprocess="auto"``); features
+        are matched by name (or by Ensembl id when that matches more) and reordered. Model
+        features absent from the data: ``"auto"`` fills them with zeros when the data hold at
+        least ``min_overlap`` of the model's features and refuses otherwise; ``"error"``
+        refuses any; ``"zero"`` always fills. A backed AnnData gives a :class:`RowBlocks`
+        that reads and transforms row blocks on demand.
+        """
+        check_choice(missing_features, name="missing", choices=("auto", "error", "zero"))
+        if adata.n_obs == 0:
+            raise invalid("data", "at least one cell", "none")
+        if layer is not None and layer not in adata.layers:
+            raise missing("layer", f"one of the layers {list(adata.layers)}", repr(layer))
+        matrix = adata.X if layer is None else adata.layers[layer]
+        decided = self.wants_preprocessing(adata, matrix, preprocess)
+        if adata.isbacked:
+            # On disk: decide once, then read, preprocess and check the rows block by block.
+            def transform(block: AnnData):
+                return self.to_model_space(
+                    block,
+                    preprocess=decided,
+                    missing_features=missing_features,
+                    layer=layer,
+                    min_overlap=min_overlap,
+                )
+
+            return RowBlocks(adata, transform, self.n_features)
+        names = self.renamed_by_ids(adata)
+        missing_features = self.resolve_missing(names, missing_features, min_overlap)
+        if decided:
+            view = adata if names is adata.var_names else _renamed(adata, names, layer)
+            prepared = pp.apply_preprocessing(
+                view,
+                state=self.preprocessing,
+                var=self.var(),
+                layer=layer,
+                missing=missing_features,
+            )
+            return prepared.X
+        matrix = align_features(
+            matrix,
+            names,
+            pd.Index(self.var_names),
+            missing=missing_features,
+            what=f"data ({self.modality})",
+        )
+        check_finite(matrix, name=f"data ({self.modality})")
+        return matrix
+
+    def resolve_missing(self, names: pd.Index, missing_features: str, min_overlap: float) -> str:
+        """``"error"`` or ``"zero"`` for data with features ``names`` (see
+        :meth:`to_model_space`); refuses an ``"auto"`` overlap below ``min_overlap``.
+        """
+        if missing_features != "auto":
+            return missing_features
+        report = self.overlap(names)
+        if report["n_found"] == report["n_model"]:
+            return "error"
+        text = (
+            f"the data hold {report['n_found']:,} of the model's {report['n_model']:,} "
+            f"{self.modality} features ({report['fraction']:.1%})"
+        )
+        if report["fraction"] < min_overlap:
+            raise invalid(
+                "data",
+                f"at least {min_overlap:.0%} of the model's {self.modality} features",
+                text,
+                "Check that the data are of the same species and feature type (gene symbols, "
+                "or Ensembl ids in var['gene_ids']), or pass missing='zero' to translate anyway.",
+            )
+        return "zero"
+
+
+def _renamed(adata: AnnData, names: pd.Index, layer: str | None) -> AnnData:
+    """A shallow AnnData of ``adata``'s matrix with other feature names (nothing copied)."""
+    matrix = adata.X if layer is None else adata.layers[layer]
+    out = AnnData(
+        X=matrix if layer is None else None,
+        obs=adata.obs,
+        var=pd.DataFrame(index=names),
+        layers={} if layer is None else {layer: matrix},
+    )
+    return out
 
 
 def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing: str, what: str):
-    """Columns of ``matrix`` reordered to ``reference``; missing ones refused or zero-filled.
+    """Columns of ``matrix`` reordered to ``reference``; absent ones refused or zero-filled.
 
     Returns a CSR matrix (or the input untouched when the features already match).
     """
-    if missing not in ("error", "zero"):
-        raise ValueError(f"missing: expected 'error' or 'zero', found {missing!r}.")
+    check_choice(missing, name="missing", choices=("error", "zero"))
     if var_names.equals(reference):
         return matrix
     if not var_names.is_unique:
         duplicated = var_names[var_names.duplicated()].unique()
-        raise ValueError(
-            f"{what}: var_names must be unique to match features by name, found "
-            f"{len(duplicated)} repeated (e.g. {list(map(str, duplicated[:5]))}); make them "
-            "unique first, e.g. with `var_names_make_unique()`."
+        raise invalid(
+            what,
+            "unique var_names to match features by name",
+            f"{len(duplicated)} repeated (e.g. {list(map(str, duplicated[:5]))})",
+            "Make them unique first, e.g. with `var_names_make_unique()`.",
         )
     position = var_names.get_indexer(reference)
     absent = position < 0
     if absent.any():
         examples = ", ".join(map(str, reference[absent][:5]))
-        message = (
+        text = (
             f"{what}: {int(absent.sum())} of the model's {len(reference)} features are missing "
             f"from the data (e.g. {examples})."
         )
         if missing == "error":
             raise ValueError(
-                message + " Pass missing='zero' to fill them with zeros (this lowers accuracy)."
+                text + " Pass missing='zero' to fill them with zeros (this lowers accuracy)."
             )
-        warnings.warn(message + " They are filled with zeros.", UserWarning, stacklevel=3)
+        warnings.warn(text + " They are filled with zeros.", UserWarning, stacklevel=3)
     csr = sp.csr_matrix(matrix) if not sp.issparse(matrix) else matrix.tocsr()
     # Select present columns, then place them at their reference positions.
     present = np.flatnonzero(~absent)
@@ -67,32 +318,9 @@ def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing:
     )
 
 
-def wants_preprocessing(adata: AnnData, matrix, preprocess: bool | str, has_state: bool) -> bool:
-    """Decide whether the stored preprocessing must be applied to ``adata``.
-
-    ``"auto"``: apply it when the model stores a fitted preprocessing, the data carries none
-    of its own (no ``uns['butterflyvi_preprocessing']``) and its values are raw counts.
-    """
-    if preprocess == "auto":
-        return has_state and PP_UNS_KEY not in adata.uns and looks_like_counts(matrix)
-    if not isinstance(preprocess, bool):
-        raise ValueError(f"preprocess: expected True, False or 'auto', found {preprocess!r}.")
-    if preprocess and not has_state:
-        raise ValueError(
-            "preprocess: the model stores no fitted preprocessing for this modality (it was "
-            "trained on data not prepared with butterflyvi.pp); preprocess the data yourself."
-        )
-    return preprocess
-
-
 def iterate_rows(matrix, batch_size: int) -> Iterator[np.ndarray]:
     """Dense float32 row blocks of ``matrix`` (only one block is dense at a time)."""
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int | np.integer)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size: expected a positive integer, found {batch_size!r}.")
+    check_batch_size(batch_size)
     n = matrix.shape[0]
     for start in range(0, n, batch_size):
         block = matrix[start : start + batch_size]
@@ -131,9 +359,28 @@ class RowBlocks:
         return self.transform(self.adata[rows].to_memory())
 
 
-def reference_var(info: Mapping) -> pd.DataFrame:
-    """The stored feature table of one modality as a DataFrame indexed by feature name."""
-    var = pd.DataFrame(index=pd.Index(info["var_names"], name=None))
-    for column, values in info.get("columns", {}).items():
-        var[column] = values
-    return var
+def feature_mean_std(matrix, *, block_rows: int = 10_000, transform=None):
+    """Per-feature mean and standard deviation of a sparse, dense or on-disk matrix.
+
+    Never densifies the whole matrix. ``transform`` maps each CSR row block first (e.g. to
+    the binarised values a Bernoulli likelihood fits). An on-disk matrix (of an AnnData
+    opened backed) is read ``block_rows`` rows at a time.
+    """
+    n_rows = matrix.shape[0]
+    total = total_sq = 0.0
+    for start in range(0, n_rows, block_rows):
+        block = matrix[start : start + block_rows]
+        block = sp.csr_matrix(block, dtype=np.float64)
+        if transform is not None:
+            block = transform(block)
+        total = total + np.asarray(block.sum(axis=0)).ravel()
+        total_sq = total_sq + np.asarray(block.multiply(block).sum(axis=0)).ravel()
+    mean, mean_sq = total / n_rows, total_sq / n_rows
+    return mean, np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
+
+
+def binarised(block: sp.csr_matrix) -> sp.csr_matrix:
+    """The non-zero pattern of a CSR block as 0/1 values."""
+    out = block.copy()
+    out.data = (out.data > 0).astype(np.float64)
+    return out

@@ -2,40 +2,39 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
+import os
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from anndata import AnnData
 from mudata import MuData
-from mudata import set_options as set_mudata_options
 from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager, fields
-from scvi.data._constants import _SETUP_ARGS_KEY
-from scvi.dataloaders import DataSplitter
-from scvi.model._utils import use_distributed_sampler
 from scvi.model.base import BaseModelClass
-from scvi.train import TrainRunner
 
-from .. import pp
-from .._constants import ACCESSIBILITY, PP_UNS_KEY
-from ..module import MODALITY_KEYS, ButterflyModule
-from ..train import VALIDATION_MONITOR, BestWeightsEarlyStopping, ButterflyTrainingPlan
-from ._features import (
-    RowBlocks,
-    align_features,
-    iterate_rows,
-    reference_var,
-    wants_preprocessing,
+from .._constants import COUNTS_KEYS, MODALITY_KEYS, OVERLAP_UNS_KEY, TRANSLATION_UNS_KEY
+from .._validation import check_choice, invalid, missing
+from ..kinds import get_kind
+from ..module import ButterflyModule
+from ..module._module import ACCESSIBILITY_TARGETS
+from ..train import ButterflyTrainingPlan
+from ._features import FeatureSpace, binarised, feature_mean_std
+from ._inference import add_prediction, library_sizes, modality_of, run_batches, sparse_rows
+from ._presets import check_preset, preset_kwargs
+from ._save_load import (
+    SAVE_KEYS,
+    check_var_names,
+    download,
+    frames_restored,
+    history_from_plain,
+    invalid_weights,
+    plain_attributes,
+    read_model_file,
+    saved_data_path,
 )
-from ._interrupt import interrupts_as_keyboard_interrupt
-from ._presets import PRESETS, preset_kwargs
-from ._safe_load import frames_restored, load_safely, plain_attributes
 from ._setup import (
     check_layer,
     check_paired,
@@ -44,46 +43,14 @@ from ._setup import (
     resolve_modalities,
     resolve_per_modality,
 )
+from ._training import fit
 
-logger = logging.getLogger(__name__)
+#: The layer where ``butterflyvi.pp`` keeps raw counts; registered when present, so that a
+#: count likelihood can fit them.
+COUNTS_LAYER = "counts"
 
-#: ``var`` columns kept with the model, so that translations carry them.
-_STORED_VAR_COLUMNS = ("chrom", "start", "end", "idf", "feature_types", "gene_ids")
-
-
-def feature_mean_std(
-    matrix, *, binary: bool = False, block_rows: int = 10_000
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of a sparse or dense matrix (not densified).
-
-    With ``binary``, of the matrix's non-zero pattern (the fraction of cells per feature). An
-    on-disk matrix (of an AnnData opened backed) is read ``block_rows`` rows at a time.
-    """
-    if not (sp.issparse(matrix) or isinstance(matrix, np.ndarray)) and hasattr(matrix, "shape"):
-        n_rows = matrix.shape[0]
-        total = total_sq = 0.0
-        for start in range(0, n_rows, block_rows):
-            block = sp.csr_matrix(matrix[start : start + block_rows], dtype=np.float64)
-            if binary:
-                block.data = (block.data > 0).astype(np.float64)
-            total = total + np.asarray(block.sum(axis=0)).ravel()
-            total_sq = total_sq + np.asarray(block.multiply(block).sum(axis=0)).ravel()
-        mean, mean_sq = total / n_rows, total_sq / n_rows
-        return mean, np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
-    if binary:
-        matrix = (matrix > 0).astype(np.float32)
-    if sp.issparse(matrix):
-        mean = np.asarray(matrix.mean(axis=0)).ravel()
-        mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
-    else:
-        matrix = np.asarray(matrix)
-        mean, mean_sq = matrix.mean(axis=0), (matrix**2).mean(axis=0)
-    return mean, np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
-
-
-def _plain(value):
-    """Convert numpy scalars to Python scalars (so the saved model needs no pickled numpy objects)."""
-    return value.item() if isinstance(value, np.generic) else value
+#: The registry's setup arguments (``scvi.data._constants._SETUP_ARGS_KEY``).
+_SETUP_ARGS = "setup_args"
 
 
 class ButterflyModel(BaseModelClass):
@@ -92,7 +59,8 @@ class ButterflyModel(BaseModelClass):
     Dual-aligned variational autoencoders with a shared latent space, adversarial alignment
     of translated and measured embeddings, and a two-phase schedule (per-modality pretraining,
     then integrative training). Works for RNA ↔ ATAC, RNA ↔ protein and control ↔ stimulated
-    expression; each modality's *kind* picks its networks and loss.
+    expression; each modality's *kind* (:mod:`butterflyvi.kinds`) picks its networks,
+    likelihood, masking rate and KL weight.
 
     Parameters
     ----------
@@ -100,12 +68,20 @@ class ButterflyModel(BaseModelClass):
         MuData registered with :meth:`setup_mudata`.
     preset
         Named configuration. ``"paper"`` reproduces the published method exactly;
-        ``"default"`` is the same method with the decoders started at the training mean
+        ``"default"`` is the same method with the decoders started at the training mean, a
+        Bernoulli likelihood for accessibility and the best epoch chosen by correlation
         (measured in ``docs/benchmarks.md``).
+    likelihoods
+        Likelihood per modality, by modality name (``{"rna": "nb"}``) or kind
+        (``{"expression": "nb"}``): expression ``"mse"``, ``"nb"``, ``"zinb"``; accessibility
+        ``"bce_tfidf"``, ``"bernoulli"``; protein ``"mse"``, ``"nb"``. Unnamed modalities get
+        the preset's choice, else their kind's default. Count likelihoods (``"nb"``,
+        ``"zinb"``) fit the raw counts of ``layers["counts"]`` (where ``butterflyvi.pp``
+        keeps them) with each cell's observed library size.
     output_init
         ``"mean"``: initialise each decoder's output layer at the per-feature mean (and
-        standard deviation) of the registered training data; ``"random"``: the paper's
-        initialisation. ``None`` takes the preset's choice.
+        standard deviation) of the training data's likelihood target; ``"random"``: the
+        paper's initialisation. ``None`` takes the preset's choice.
     **module_kwargs
         Overrides of :class:`~butterflyvi.module.ButterflyModule` arguments (``n_latent``,
         ``dropout``, ``mask_rates``, ``kl_weights``, ``reconstruction_weights``, …).
@@ -125,73 +101,124 @@ class ButterflyModel(BaseModelClass):
 
     _module_cls = ButterflyModule
     _training_plan_cls = ButterflyTrainingPlan
-    _data_splitter_cls = DataSplitter
-    _train_runner_cls = TrainRunner
 
     def __init__(
         self,
         mdata: MuData,
         *,
-        preset: str = "default",
+        preset: Literal["default", "paper", "scaled", "binary"] = "default",
+        likelihoods: Mapping[str, str] | None = None,
         output_init: Literal["mean", "random"] | None = None,
         **module_kwargs,
     ):
         super().__init__(mdata)
-        if preset not in PRESETS:
-            raise ValueError(f"preset: expected one of {sorted(PRESETS)}, found {preset!r}.")
-        args = self.adata_manager.registry[_SETUP_ARGS_KEY]
+        check_preset(preset)
+        args = self.adata_manager.registry[_SETUP_ARGS]
         self.modalities_ = list(args["modalities"])
         self.kinds_ = list(args["kinds"])
-        layers = resolve_per_modality(args["layers"], self.modalities_, "layers")
-
-        groups, n_features = [], []
-        self.features_ = {}
-        self.preprocessing_ = {}
-        for modality, kind in zip(self.modalities_, self.kinds_, strict=True):
-            adata = mdata[modality]
-            n_features.append(adata.n_vars)
-            groups.append(
-                [g for _, g in pp.chromosome_groups(adata.var)] if kind == ACCESSIBILITY else None
-            )
-            columns = {
-                c: [_plain(v) for v in adata.var[c].tolist()]
-                for c in _STORED_VAR_COLUMNS
-                if c in adata.var
-            }
-            self.features_[modality] = {
-                "var_names": adata.var_names.astype(str).tolist(),
-                "columns": columns,
-            }
-            state = adata.uns.get(PP_UNS_KEY)
-            self.preprocessing_[modality] = (
-                {k: _plain(v) for k, v in state.items()} if isinstance(state, Mapping) else None
-            )
-        self.layers_ = list(layers)
-
-        kwargs = {**preset_kwargs(preset, "module"), **module_kwargs}
-        self.module = self._module_cls(n_features, self.kinds_, chromosome_groups=groups, **kwargs)
-        output_init = output_init or preset_kwargs(preset, "model")["output_init"]
-        if output_init == "mean":
-            stats = [
-                feature_mean_std(self._registered_matrix(i), binary=self.module.fits_binarised(i))
-                for i in range(2)
-            ]
-            self.module.initialize_outputs([s[0] for s in stats], [s[1] for s in stats])
-        elif output_init != "random":
-            raise ValueError(f"output_init: expected 'mean' or 'random', found {output_init!r}.")
+        self.layers_ = list(resolve_per_modality(args["layers"], self.modalities_, "layers"))
+        spaces = [
+            FeatureSpace.from_adata(mdata[m], modality=m, kind=k, layer=layer)
+            for m, k, layer in zip(self.modalities_, self.kinds_, self.layers_, strict=True)
+        ]
+        self.features_ = {s.modality: s.to_saved() for s in spaces}
+        self.preprocessing_ = {s.modality: s.preprocessing for s in spaces}
         self.preset_ = preset
-        self._model_summary_string = (
-            f"ButterflyModel ({preset} preset): {self.modalities_[0]} ({self.kinds_[0]}, "
-            f"{n_features[0]} features) ↔ {self.modalities_[1]} ({self.kinds_[1]}, "
-            f"{n_features[1]} features)."
-        )
+        self._build_module(likelihoods, module_kwargs)
+        output_init = output_init or preset_kwargs(preset, "model")["output_init"]
+        check_choice(output_init, name="output_init", choices=("mean", "random"))
+        self._fit_to_training_data(output_init == "mean")
         self.init_params_ = self._get_init_params(locals())
 
-    def _registered_matrix(self, index: int):
-        """The registered matrix of modality ``index`` (not copied)."""
-        adata = self.adata[self.modalities_[index]]
-        layer = self.layers_[index]
-        return adata.X if layer is None else adata.layers[layer]
+    # ------------------------------------------------------------------ construction
+    _feature_spaces: list[FeatureSpace] | None = None
+
+    @property
+    def feature_spaces(self) -> list[FeatureSpace]:
+        """The :class:`~butterflyvi.model.FeatureSpace` of modality 0 and of modality 1.
+
+        Built from the saved attributes ``features_``, ``preprocessing_`` and ``layers_``.
+        """
+        if self._feature_spaces is None:
+            self._feature_spaces = [
+                FeatureSpace.from_saved(
+                    self.features_[m], self.preprocessing_.get(m), layer, modality=m, kind=k
+                )
+                for m, k, layer in zip(self.modalities_, self.kinds_, self.layers_, strict=True)
+            ]
+        return self._feature_spaces
+
+    def _resolve_likelihoods(self, likelihoods: Mapping[str, str] | None) -> list[str | None]:
+        """Each modality's likelihood: by modality name, else by kind, else the preset's."""
+        given = dict(likelihoods or {})
+        unknown = set(given) - set(self.modalities_) - set(self.kinds_)
+        if unknown:
+            raise missing(
+                "likelihoods",
+                f"keys among the modalities {self.modalities_} or their kinds {self.kinds_}",
+                str(sorted(unknown)),
+            )
+        preset = preset_kwargs(self.preset_, "likelihoods")
+        return [
+            given.get(m, given.get(k, preset.get(k)))
+            for m, k in zip(self.modalities_, self.kinds_, strict=True)
+        ]
+
+    def _build_module(self, likelihoods, module_kwargs) -> None:
+        """Build the networks from the feature spaces and the preset (data are not needed)."""
+        spaces = self.feature_spaces
+        kwargs = {**preset_kwargs(self.preset_, "module"), **module_kwargs}
+        likelihoods = dict(likelihoods or {})
+        target = kwargs.pop("accessibility_target", None)
+        if target is not None:  # the older name of the accessibility likelihood
+            check_choice(target, name="accessibility_target", choices=list(ACCESSIBILITY_TARGETS))
+            likelihoods.setdefault("accessibility", ACCESSIBILITY_TARGETS[target])
+        self.module = self._module_cls(
+            [s.n_features for s in spaces],
+            self.kinds_,
+            layouts=[s.layout() for s in spaces],
+            likelihoods=self._resolve_likelihoods(likelihoods),
+            **kwargs,
+        )
+        names = [lik.name for lik in self.module.likelihoods]
+        self._model_summary_string = (
+            f"ButterflyModel ({self.preset_} preset): "
+            + " ↔ ".join(
+                f"{s.modality} ({s.kind}, {s.n_features} features, {name})"
+                for s, name in zip(spaces, names, strict=True)
+            )
+            + "."
+        )
+
+    def _fit_to_training_data(self, mean_outputs: bool) -> None:
+        """Refuse count likelihoods without counts; set what they need (the median library
+        size) and, with ``mean_outputs``, start the decoders at the training mean.
+        """
+        stats = []
+        for m in range(2):
+            likelihood = self.module.likelihoods[m]
+            if likelihood.uses_counts:
+                if COUNTS_KEYS[m] not in self.adata_manager.data_registry:
+                    raise missing(
+                        "likelihoods",
+                        f"raw counts in mdata[{self.modalities_[m]!r}].layers['counts'] for "
+                        f"the {likelihood.name!r} likelihood",
+                        "no such layer at setup_mudata",
+                        "bf.pp.preprocess_rna / preprocess_adt keep them there; run "
+                        "setup_mudata again afterwards.",
+                    )
+                counts = self.adata_manager.get_from_registry(COUNTS_KEYS[m])
+                totals = np.asarray(counts.sum(axis=1)).ravel()
+                median = float(np.median(totals[totals > 0])) if (totals > 0).any() else 1.0
+                likelihood.median_library.fill_(median)
+            if mean_outputs:
+                key = COUNTS_KEYS[m] if likelihood.uses_counts else MODALITY_KEYS[m]
+                matrix = self.adata_manager.get_from_registry(key)
+                stats.append(
+                    feature_mean_std(matrix, transform=binarised if likelihood.binarised else None)
+                )
+        if mean_outputs:
+            self.module.initialize_outputs([s[0] for s in stats], [s[1] for s in stats])
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -211,14 +238,16 @@ class ButterflyModel(BaseModelClass):
         layers: str | Sequence[str | None] | Mapping[str, str | None] | None = None,
         kinds: Sequence[str] | Mapping[str, str] | None = None,
         batch_key: str | None = None,
+        counts_layer: str | None = COUNTS_LAYER,
         **kwargs,
     ):
         """Register the two modalities of ``mdata`` with the model.
 
         Checks that both modalities hold the same cells in the same order (scvi-tools reads
         each modality in its own row order, so a mismatch would pair cells silently by
-        position), that the matrices are finite and non-empty, and that accessibility
-        modalities know each peak's chromosome. Nothing in ``mdata`` is changed.
+        position), that the matrices are finite and non-empty, and that the values fit each
+        modality's kind (e.g. accessibility in [0, 1], peaks grouped by chromosome). Nothing in
+        ``mdata`` is changed.
 
         Parameters
         ----------
@@ -230,12 +259,15 @@ class ButterflyModel(BaseModelClass):
             Layer holding each modality's preprocessed values (``None``: ``.X``); one value,
             a pair, or a ``{modality: layer}`` mapping.
         kinds
-            ``"expression"``, ``"accessibility"`` or ``"protein"`` per modality; inferred from
-            the fitted preprocessing, ``var['feature_types']`` or the modality name when
-            omitted.
+            Kind per modality (``"expression"``, ``"accessibility"``, ``"protein"`` or a
+            registered kind); inferred from the fitted preprocessing, the kind recorded by
+            :mod:`butterflyvi.tl`, ``var['feature_types']`` or the modality name when omitted.
         batch_key
             Optional ``mdata.obs`` column of batches, stored in the registry (the paper's
             model does not condition on it).
+        counts_layer
+            Layer of raw counts, registered for each modality that has it (read only by
+            count likelihoods); ``None`` registers none.
         **kwargs
             Passed to scvi-tools' ``AnnDataManager.register_fields``.
         """
@@ -248,16 +280,19 @@ class ButterflyModel(BaseModelClass):
             adata = mdata[modality]
             check_layer(adata, layer, modality)
             check_values(adata, layer, modality, kind)
-            if kind == ACCESSIBILITY and "chrom" not in adata.var:
-                raise ValueError(
-                    f"mdata: accessibility modality {modality!r} has no var['chrom']; run "
-                    f"butterflyvi.pp.preprocess_atac(mdata[{modality!r}]) or "
-                    "butterflyvi.pp.annotate_peaks to group peaks by chromosome."
-                )
+            get_kind(kind).layout(adata.var)  # refuses what the kind's networks cannot use
         if batch_key is not None and batch_key not in mdata.obs:
-            raise KeyError(f"batch_key: {batch_key!r} is not a column of mdata.obs.")
-        # Store the resolved names and kinds, so that loading never re-infers them.
-        setup_method_args[_SETUP_ARGS_KEY].update(modalities=list(modalities), kinds=list(kinds))
+            raise missing("batch_key", "a column of mdata.obs", repr(batch_key))
+        with_counts = [
+            counts_layer is not None and counts_layer in mdata[m].layers and counts_layer != layer
+            for m, layer in zip(modalities, layer_pair, strict=True)
+        ]
+        # Store the resolved names, kinds and counts, so that loading never re-infers them.
+        setup_method_args[_SETUP_ARGS].update(
+            modalities=list(modalities),
+            kinds=list(kinds),
+            counts_registered=with_counts,
+        )
         mudata_fields = [
             fields.MuDataLayerField(
                 MODALITY_KEYS[i],
@@ -268,6 +303,17 @@ class ButterflyModel(BaseModelClass):
             )
             for i in range(2)
         ]
+        mudata_fields += [
+            fields.MuDataLayerField(
+                COUNTS_KEYS[i],
+                counts_layer,
+                mod_key=modalities[i],
+                is_count_data=False,
+                mod_required=True,
+            )
+            for i in range(2)
+            if with_counts[i]
+        ]
         if batch_key is not None:
             mudata_fields.append(
                 fields.MuDataCategoricalObsField(REGISTRY_KEYS.BATCH_KEY, batch_key, mod_key=None)
@@ -277,6 +323,10 @@ class ButterflyModel(BaseModelClass):
         cls.register_manager(adata_manager)
 
     # ------------------------------------------------------------------ saving and loading
+    def get_var_names(self, legacy_mudata_format: bool = False) -> dict[str, list[str]]:
+        """The model's features per modality (with or without data)."""
+        return {m: list(self.features_[m]["var_names"]) for m in self.modalities_}
+
     def _get_user_attributes(self):
         """The attributes :meth:`save` stores, with the history and registry in plain types.
 
@@ -289,20 +339,35 @@ class ButterflyModel(BaseModelClass):
 
         With ``save_anndata=True``, writing the MuData would otherwise convert its string
         ``obs``/``var`` columns to categoricals and pull modality columns into
-        ``mdata.obs``/``mdata.var``. Arguments are those of scvi-tools' ``BaseModelClass.save``.
+        ``mdata.obs``/``mdata.var``. A model loaded without data saves without data.
+        Arguments are those of scvi-tools' ``BaseModelClass.save``.
         """
+        if self.adata is None:
+            kwargs["save_anndata"] = False
+            super().save(dir_path, *args, **kwargs)
+            return
         with frames_restored(self.adata):
             super().save(dir_path, *args, **kwargs)
 
     @classmethod
-    def load(cls, dir_path: str, adata: MuData | None = None, **kwargs):
+    def load(
+        cls,
+        dir_path: str | os.PathLike,
+        adata: MuData | Literal[False] | None = None,
+        *,
+        accelerator: str = "auto",
+        device: int | str = "auto",
+        prefix: str | None = None,
+        backup_url: str | None = None,
+        allowed_classes_names_list: list[str] | None = None,
+    ) -> ButterflyModel:
         """Load a model saved with :meth:`save`, without unpickling arbitrary objects.
 
-        scvi-tools reads ``model.pt`` with ``torch.load(..., weights_only=False)``, which runs
-        whatever code a tampered file contains. Here ``model.pt`` is read once with
-        ``weights_only=True`` (tensors, plain containers, strings, numbers and numpy arrays
-        only), checked, and handed to scvi-tools' usual loading; a truncated, corrupted or
-        tampered file raises a ``ValueError`` saying so. See ``docs/data_requirements.md``.
+        ``model.pt`` is read once with torch's weights-only unpickler (tensors, plain
+        containers, strings, numbers and numpy arrays only) and checked; a truncated,
+        corrupted or tampered file raises a ``ValueError`` saying so. The model stores its
+        feature spaces and fitted preprocessing, so it loads and translates new cells without
+        its training data. See ``docs/data_requirements.md``.
 
         Parameters
         ----------
@@ -310,22 +375,96 @@ class ButterflyModel(BaseModelClass):
             Folder written by :meth:`save`.
         adata
             MuData organised like the training data (registered again with the saved
-            settings); ``None`` reads the MuData saved with the model.
-        **kwargs
-            ``accelerator``, ``device``, ``prefix``, ``backup_url``, ... as in scvi-tools'
-            ``BaseModelClass.load``.
+            settings), e.g. to train further. ``None``: the MuData saved with the model if
+            there is one, else no data. ``False``: no data even if some was saved.
+        accelerator, device
+            Where to put the model (``"auto"``: a GPU when there is one).
+        prefix
+            Prefix of the saved file names.
+        backup_url
+            Address to download ``model.pt`` from when it is not in ``dir_path``.
+        allowed_classes_names_list
+            Other model class names accepted in the saved file.
         """
-        return load_safely(cls, super().load, dir_path, adata=adata, **kwargs)
+        from scvi.model._utils import parse_device_args
+
+        dir_path = os.fspath(dir_path)
+        model_file = f"{prefix or ''}{SAVE_KEYS.MODEL_FNAME}"
+        if backup_url is not None and not os.path.isfile(os.path.join(dir_path, model_file)):
+            download(backup_url, dir_path, model_file)
+        names = (cls.__name__, *(allowed_classes_names_list or ()))
+        contents = read_model_file(dir_path, prefix=prefix, model_names=names)
+        attributes = dict(contents[SAVE_KEYS.ATTR_DICT_KEY])
+        registry = attributes.pop("registry_")
+        init_params = attributes.pop("init_params_")
+        if adata is None:
+            path = saved_data_path(dir_path, prefix)
+            if path is not None:
+                import mudata
+
+                adata = mudata.read_h5mu(path)
+        if adata is not None and adata is not False:
+            check_var_names(adata, contents[SAVE_KEYS.VAR_NAMES_KEY], attributes["modalities_"])
+            setup_args = dict(registry[_SETUP_ARGS])
+            if not setup_args.get("counts_registered"):
+                setup_args["counts_layer"] = None  # as it was registered (older files: none)
+            setup_args.pop("counts_registered", None)
+            cls.setup_mudata(adata, source_registry=registry, **setup_args)
+        model = cls._from_saved(adata or None, registry, init_params, attributes)
+        state = dict(contents[SAVE_KEYS.MODEL_STATE_DICT_KEY])
+        state.pop("pyro_param_store", None)
+        try:
+            model.module.load_state_dict(state)
+        except RuntimeError as err:
+            raise invalid_weights(dir_path, prefix, err) from None
+        _, _, torch_device = parse_device_args(
+            accelerator=accelerator,
+            devices=device,
+            return_device="torch",
+            validate_single_device=True,
+        )
+        model.to_device(torch_device)
+        model.module.eval()
+        return model
+
+    @classmethod
+    def _from_saved(
+        cls, adata: MuData | None, registry: dict, init_params: dict, attributes: dict
+    ) -> ButterflyModel:
+        """A model with the saved settings, built on ``adata`` or, without data, from the
+        saved feature spaces alone; weights not loaded yet.
+        """
+        non_kwargs = dict(init_params.get("non_kwargs", {}))
+        kwargs = {
+            k: v for group in init_params.get("kwargs", {}).values() for k, v in group.items()
+        }
+        if adata is not None:
+            # The weights replace whatever the constructor initialises.
+            non_kwargs["output_init"] = "random"
+            model = cls(adata, **non_kwargs, **kwargs)
+        else:
+            model = cls.__new__(cls)
+            BaseModelClass.__init__(model, registry=registry)
+            for name in ("modalities_", "kinds_", "features_", "preprocessing_", "layers_"):
+                setattr(model, name, attributes[name])
+            model.preset_ = non_kwargs.get("preset", "default")
+            model._build_module(non_kwargs.get("likelihoods"), kwargs)
+        model.init_params_ = init_params
+        for name, value in attributes.items():
+            setattr(model, name, value)
+        model._feature_spaces = None
+        model.history_ = history_from_plain(getattr(model, "history_", None))
+        return model
 
     # ------------------------------------------------------------------ training
     def train(
         self,
-        max_epochs_pretrain: int = 100,
-        max_epochs: int = 200,
-        *,
-        batch_size: int = 64,
+        *args,
+        max_epochs_pretrain: int | None = None,
+        max_epochs: int | None = None,
+        batch_size: int | None = None,
         early_stopping: bool = True,
-        early_stopping_patience: int | None = 50,
+        early_stopping_patience: int | None = None,
         train_size: float = 0.9,
         validation_size: float | None = None,
         shuffle_set_split: bool = True,
@@ -336,22 +475,25 @@ class ButterflyModel(BaseModelClass):
         datasplitter_kwargs: dict | None = None,
         **trainer_kwargs,
     ):
-        """Train both phases in one call.
+        """Train both phases in one call (keyword arguments only).
 
         Parameters
         ----------
+        *args
+            Refused: ``model.train(200)`` would be ambiguous between the two phases, so a
+            positional argument raises a ``TypeError`` naming both.
         max_epochs_pretrain
-            Epochs of phase 1 (per-modality pretraining, 100 in the paper).
+            Epochs of phase 1 (per-modality pretraining; the preset's, 100 in the paper).
         max_epochs
-            Epochs of phase 2 (integrative adversarial training, 200 in the paper).
+            Epochs of phase 2 (integrative adversarial training; 200 in the paper).
         batch_size
-            Minibatch size (64).
+            Minibatch size (the preset's, 64 in the paper).
         early_stopping
-            Stop phase 2 when the validation reconstruction + translation loss has not
-            improved for ``early_stopping_patience`` epochs; the best epoch's weights are
-            restored at the end either way (when a validation set exists).
+            Stop phase 2 when the validation objective has not improved for
+            ``early_stopping_patience`` epochs; the best epoch's weights are restored at the
+            end either way (when a validation set exists).
         early_stopping_patience
-            Patience in epochs (50).
+            Patience in epochs (the preset's, 50 in the paper).
         train_size, validation_size, shuffle_set_split, external_indexing
             Cell split, as in scvi-tools (``external_indexing``: arrays of train, validation
             and test positions).
@@ -360,182 +502,67 @@ class ButterflyModel(BaseModelClass):
             ``strategy="ddp_find_unused_parameters_true"`` for several devices.
         plan_kwargs
             Keyword arguments of :class:`~butterflyvi.train.ButterflyTrainingPlan` (``lr``,
-            ``lr_discriminator``, ``kl_warmup_epochs``, ``adversarial_gate``, …).
+            ``lr_discriminator``, ``n_epochs_kl_warmup``, ``adversarial_gate``, …).
         datasplitter_kwargs
             Extra keyword arguments of the scvi-tools ``DataSplitter``.
         **trainer_kwargs
             Passed to the Lightning trainer.
         """
-        if max_epochs_pretrain < 0 or max_epochs < 0 or max_epochs_pretrain + max_epochs == 0:
-            raise ValueError(
-                "max_epochs_pretrain, max_epochs: expected non-negative numbers of epochs with "
-                f"a positive sum, found {max_epochs_pretrain} and {max_epochs}."
+        if args:
+            raise TypeError(
+                "train() takes keyword arguments only: pass max_epochs_pretrain= (phase 1) "
+                f"and max_epochs= (phase 2), found {len(args)} positional argument(s) "
+                f"{args!r}."
             )
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, int | np.integer)
-            or batch_size < 2
-        ):
-            raise ValueError(
-                "batch_size: expected an integer of at least 2 (BatchNorm needs 2 cells per "
-                f"minibatch), found {batch_size!r}."
-            )
-        splitter = self._make_splitter(
-            batch_size=batch_size,
-            train_size=train_size,
-            validation_size=validation_size,
-            shuffle_set_split=shuffle_set_split,
-            external_indexing=external_indexing,
-            # Under DDP each process reads its own share of the minibatches (scvi-tools'
-            # BatchDistributedSampler); without it Lightning wraps the batch sampler itself and
-            # the minibatches come out malformed.
-            extra={
-                "distributed_sampler": use_distributed_sampler(trainer_kwargs.get("strategy")),
-                **(datasplitter_kwargs or {}),
-            },
-        )
-        plan = self._training_plan_cls(
-            self.module,
-            n_epochs_pretrain=max_epochs_pretrain,
-            **{**preset_kwargs(self.preset_, "plan"), **(plan_kwargs or {})},
-        )
-        has_validation = splitter.n_val > 0
-        callbacks = list(trainer_kwargs.pop("callbacks", []))
-        best_weights = BestWeightsEarlyStopping(
-            VALIDATION_MONITOR,
-            start_epoch=max_epochs_pretrain,
-            patience=early_stopping_patience if early_stopping else None,
-        )
-        if has_validation:
-            callbacks.append(best_weights)
-            trainer_kwargs.setdefault("check_val_every_n_epoch", 1)
-        elif early_stopping:
-            logger.warning("No validation cells: early stopping and best-weight restoring are off.")
-        runner = self._train_runner_cls(
+        schedule = preset_kwargs(self.preset_, "train")
+        given = {
+            "max_epochs_pretrain": max_epochs_pretrain,
+            "max_epochs": max_epochs,
+            "batch_size": batch_size,
+            "early_stopping_patience": early_stopping_patience,
+        }
+        schedule.update({k: v for k, v in given.items() if v is not None})
+        return fit(
             self,
-            training_plan=plan,
-            data_splitter=splitter,
-            max_epochs=max_epochs_pretrain + max_epochs,
+            **schedule,
+            early_stopping=early_stopping,
+            split={
+                "train_size": train_size,
+                "validation_size": validation_size,
+                "shuffle_set_split": shuffle_set_split,
+                "external_indexing": external_indexing,
+            },
             accelerator=accelerator,
             devices=devices,
-            callbacks=callbacks,
-            early_stopping=False,
-            **trainer_kwargs,
+            plan_kwargs={**preset_kwargs(self.preset_, "plan"), **(plan_kwargs or {})},
+            datasplitter_kwargs=dict(datasplitter_kwargs or {}),
+            trainer_kwargs=trainer_kwargs,
         )
-        try:
-            with interrupts_as_keyboard_interrupt(plan):
-                return runner()
-        finally:
-            self.best_epoch_ = best_weights.best_epoch
-            if has_validation and best_weights.restore_best(plan):
-                self.module.eval()
 
-    def _make_splitter(
-        self,
-        *,
-        batch_size,
-        train_size,
-        validation_size,
-        shuffle_set_split,
-        external_indexing,
-        extra,
-    ) -> DataSplitter:
-        kwargs = {
-            "train_size": train_size,
-            "validation_size": validation_size,
-            "shuffle_set_split": shuffle_set_split,
-            "external_indexing": external_indexing,
-            "batch_size": batch_size,
-            **(extra or {}),
-        }
-        splitter = self._data_splitter_cls(self.adata_manager, **kwargs)
-        if splitter.n_train < 2:
-            raise ValueError(
-                f"mdata: training needs at least 2 training cells, found {splitter.n_train} "
-                f"(of {self.adata.n_obs} cells with train_size={train_size})."
-            )
-        if splitter.n_train % batch_size == 1 and "drop_last" not in kwargs:
-            # A last minibatch of one cell breaks BatchNorm: drop it (a different cell each
-            # epoch, since minibatches are shuffled).
-            splitter = self._data_splitter_cls(self.adata_manager, drop_last=True, **kwargs)
-        return splitter
-
-    # ------------------------------------------------------------------ inference helpers
+    # ------------------------------------------------------------------ inference
     def _modality_index(self, name: str, argument: str) -> int:
         if name not in self.modalities_:
-            raise KeyError(
-                f"{argument}: expected one of the model's modalities {self.modalities_}, "
-                f"found {name!r}."
-            )
+            raise missing(argument, f"one of the model's modalities {self.modalities_}", repr(name))
         return self.modalities_.index(name)
 
-    def _source_matrix(
-        self,
-        data: AnnData | MuData | None,
-        source: int,
-        *,
-        preprocess: bool | str,
-        missing: str,
-        layer: str | None,
-    ) -> tuple[AnnData, object]:
-        """The cells of ``data`` in modality ``source``, in the model's feature space."""
-        name = self.modalities_[source]
+    def _source(self, data, index: int, *, preprocess, missing_features, layer):
+        """``(adata, matrix)``: the cells of ``data`` in modality ``index``'s feature space."""
         if data is None:
             data = self.adata
-        if isinstance(data, MuData):
-            if name not in data.mod:
-                raise KeyError(
-                    f"data: the MuData has no modality {name!r}; it has {list(data.mod)}."
+            if data is None:
+                raise invalid(
+                    "data",
+                    "cells to translate",
+                    "None, and the model was loaded without data",
                 )
-            adata = data[name]
-            if layer is None and self.layers_[source] in adata.layers:
-                layer = self.layers_[source]
-        elif isinstance(data, AnnData):
-            adata = data
-        else:
-            raise TypeError(f"data: expected a MuData or AnnData, found {type(data).__name__}.")
-        if adata.n_obs == 0:
-            raise ValueError("data: expected at least one cell, found none.")
-        if layer is not None and layer not in adata.layers:
-            raise KeyError(
-                f"layer: {layer!r} is not a layer of the data; it has {list(adata.layers)}."
-            )
-        matrix = adata.X if layer is None else adata.layers[layer]
-        info = self.features_[name]
-        state = self.preprocessing_.get(name)
-        if adata.isbacked:
-            # On disk: decide once, then read, preprocess and check the rows block by block.
-            decided = wants_preprocessing(adata, matrix, preprocess, state is not None)
-
-            def transform(block: AnnData):
-                return self._source_matrix(
-                    block, source, preprocess=decided, missing=missing, layer=layer
-                )[1]
-
-            return adata, RowBlocks(adata, transform, len(info["var_names"]))
-        if wants_preprocessing(adata, matrix, preprocess, state is not None):
-            prepared = pp.apply_preprocessing(
-                adata, state=state, var=reference_var(info), layer=layer, missing=missing
-            )
-            return adata, prepared.X
-        reference = pd.Index(info["var_names"])
-        matrix = align_features(
-            matrix, adata.var_names, reference, missing=missing, what=f"data ({name})"
+        space = self.feature_spaces[index]
+        adata, layer = modality_of(data, space, layer)
+        matrix = space.to_model_space(
+            adata, preprocess=preprocess, missing_features=missing_features, layer=layer
         )
-        values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"data: modality {name!r} holds NaN or infinite values.")
-        return adata, matrix
+        ids = adata.var["gene_ids"].astype(str) if "gene_ids" in adata.var else None
+        return adata, matrix, space.overlap(adata.var_names, None if ids is None else pd.Index(ids))
 
-    def _run_batches(self, matrix, fn, batch_size: int) -> list[np.ndarray]:
-        self.module.eval()
-        device = self.device
-        out = []
-        for block in iterate_rows(matrix, batch_size):
-            out.append(fn(torch.from_numpy(block).to(device)).cpu().numpy())
-        return out
-
-    # ------------------------------------------------------------------ public inference
     @torch.inference_mode()
     def translate(
         self,
@@ -544,10 +571,11 @@ class ButterflyModel(BaseModelClass):
         source: str,
         batch_size: int = 1024,
         preprocess: bool | Literal["auto"] = "auto",
-        missing: Literal["error", "zero"] = "error",
+        missing: Literal["auto", "error", "zero"] = "auto",
         layer: str | None = None,
         threshold: float = 1e-4,
         recover_counts: bool = False,
+        library_size: float | np.ndarray | None = None,
         add_to_mdata: bool = True,
         key_added: str | None = None,
     ) -> AnnData:
@@ -569,19 +597,25 @@ class ButterflyModel(BaseModelClass):
             the data are raw counts (non-negative integers) without butterflyvi's
             preprocessing record.
         missing
-            Features of the model absent from ``data``: ``"error"`` refuses, ``"zero"`` fills
-            them with zeros (with a warning). Features are always matched by name.
+            Features of the model absent from ``data`` (matched by name, or by Ensembl id in
+            ``var["gene_ids"]`` where that matches more): ``"auto"`` fills them with zeros
+            (with a warning) when the data hold at least half of the model's features and
+            refuses otherwise; ``"error"`` refuses any; ``"zero"`` always fills. The overlap
+            is reported in ``uns["butterflyvi_feature_overlap"]``.
         layer
             Layer of ``data`` to read (default ``.X``, or the registered layer for a MuData).
         threshold
             Predicted values below it become 0 (1e-4 as in the paper); the result is sparse.
         recover_counts
-            For an accessibility target, also store binarised recovered counts (inverted
-            TF-IDF, then each entry above both its row and column mean) in
-            ``layers["recovered_counts"]``. A translated cell has no measured accessibility
-            total, so the prediction's own implied total is used. With
-            ``accessibility_target="binary"`` the prediction is already the probability that
-            a peak is open, so only the binarisation is applied.
+            For a target whose kind can recover counts (accessibility), also store binarised
+            recovered counts in ``layers["recovered_counts"]`` (inverted TF-IDF, then each
+            entry above both its row and column mean; with a Bernoulli likelihood the
+            probabilities are binarised directly). A translated cell has no measured
+            accessibility total, so the prediction's own implied total is used.
+        library_size
+            With a count likelihood (``"nb"``, ``"zinb"``) on the target: return expected
+            counts for this library size (one number, or one per cell) instead of the
+            normalised expression.
         add_to_mdata
             When ``data`` is a MuData, also add the prediction as modality ``key_added``
             (default ``"{target}_from_{source}"``), with var_names prefixed by that key to keep
@@ -592,55 +626,58 @@ class ButterflyModel(BaseModelClass):
         Returns
         -------
         AnnData of the cells of ``data`` in the target modality's feature space (var_names of
-        the target modality), CSR float32: values in its preprocessed scale, except for an
-        accessibility target fitted with ``accessibility_target="binary"`` (the default
-        preset), whose values are the probabilities that each peak is open.
+        the target modality), CSR float32, on the scale of the target's likelihood:
+        ``"mse"`` the preprocessed scale (log-normalised expression, CLR protein, scaled
+        TF-IDF); ``"bernoulli"`` the probability that each peak is open; ``"nb"``/``"zinb"``
+        ``log1p`` of the expected counts per median training library (or expected counts with
+        ``library_size``). ``uns["butterflyvi_translation"]`` records the direction and
+        likelihood.
         """
         source_index = self._modality_index(source, "source")
         target_index = 1 - source_index
-        target = self.modalities_[target_index]
-        adata, matrix = self._source_matrix(
-            data, source_index, preprocess=preprocess, missing=missing, layer=layer
+        target_space = self.feature_spaces[target_index]
+        adata, matrix, overlap = self._source(
+            data, source_index, preprocess=preprocess, missing_features=missing, layer=layer
         )
-        blocks = self._run_batches(
-            matrix, lambda x: self.module.translate(x, source_index, target_index), batch_size
-        )
-        rows = []
-        for block in blocks:
-            block[block < threshold] = 0.0
-            rows.append(sp.csr_matrix(block))
+        likelihood = self.module.likelihoods[target_index]
+        library = library_sizes(library_size, adata.n_obs)
+        if library is not None and not likelihood.uses_counts:
+            raise invalid(
+                "library_size",
+                "None for a target without a count likelihood",
+                f"a library size for {target_space.modality!r} ({likelihood.name!r})",
+            )
+        device = self.device
+
+        def step(x: torch.Tensor, rows: slice) -> torch.Tensor:
+            lib = None if library is None else torch.from_numpy(library[rows]).to(device)
+            return self.module.translate(x, source_index, target_index, lib)
+
+        blocks = run_batches(self.module, matrix, step, batch_size=batch_size, device=device)
         prediction = AnnData(
-            X=sp.vstack(rows, format="csr").astype(np.float32),
-            obs=adata.obs.copy(),
-            var=reference_var(self.features_[target]),
+            X=sparse_rows(blocks, threshold), obs=adata.obs.copy(), var=target_space.var()
         )
-        prediction.uns["butterflyvi_translation"] = {"source": source, "target": target}
-        state = self.preprocessing_.get(target)
+        prediction.uns[TRANSLATION_UNS_KEY] = {
+            "source": source,
+            "target": target_space.modality,
+            "likelihood": likelihood.name,
+            "scale": "expected counts" if library is not None else likelihood.prediction,
+        }
+        prediction.uns[OVERLAP_UNS_KEY] = overlap
         if recover_counts:
-            if self.kinds_[target_index] != ACCESSIBILITY or state is None:
-                raise ValueError(
-                    "recover_counts: only for an accessibility target preprocessed with "
-                    "butterflyvi.pp.preprocess_atac."
+            recover = get_kind(target_space.kind).recover
+            if recover is None or target_space.preprocessing is None:
+                raise invalid(
+                    "recover_counts",
+                    "a target whose kind recovers counts and that was preprocessed with "
+                    "butterflyvi.pp (accessibility)",
+                    f"{target_space.modality!r} ({target_space.kind})",
                 )
-            if self.module.fits_binarised(target_index):
-                # The prediction already is the probability that a peak is open: there is no
-                # TF-IDF to invert, only the same binarisation.
-                recovered = pp.binarize_recovered(prediction.X)
-            else:
-                recovered = pp.recover_atac_counts(
-                    prediction, state=state, var=prediction.var, binarize=True
-                )
-            prediction.layers["recovered_counts"] = recovered
+            prediction.layers["recovered_counts"] = recover(
+                prediction, target_space.preprocessing, likelihood
+            )
         if isinstance(data, MuData) and add_to_mdata:
-            key = key_added or f"{target}_from_{source}"
-            stored = prediction.copy()
-            stored.var["feature_name"] = stored.var_names
-            stored.var_names = [f"{key}:{name}" for name in stored.var_names]
-            data.mod[key] = stored
-            # No pulling: the new modality's obs columns must not appear in data.obs.
-            with warnings.catch_warnings(), set_mudata_options(pull_on_update=False):
-                warnings.simplefilter("ignore", UserWarning)
-                data.update()
+            add_prediction(data, prediction, key_added or f"{target_space.modality}_from_{source}")
         return prediction
 
     @torch.inference_mode()
@@ -651,7 +688,7 @@ class ButterflyModel(BaseModelClass):
         modality: str,
         batch_size: int = 1024,
         preprocess: bool | Literal["auto"] = "auto",
-        missing: Literal["error", "zero"] = "error",
+        missing: Literal["auto", "error", "zero"] = "auto",
         layer: str | None = None,
     ) -> np.ndarray:
         """Mean of the shared latent posterior of each cell, from one modality.
@@ -663,8 +700,19 @@ class ButterflyModel(BaseModelClass):
         Array of shape ``(n_cells, n_latent)``.
         """
         index = self._modality_index(modality, "modality")
-        _, matrix = self._source_matrix(
-            data, index, preprocess=preprocess, missing=missing, layer=layer
+        _, matrix, _ = self._source(
+            data, index, preprocess=preprocess, missing_features=missing, layer=layer
         )
-        blocks = self._run_batches(matrix, lambda x: self.module.latent_mean(x, index), batch_size)
+        blocks = run_batches(
+            self.module,
+            matrix,
+            lambda x, rows: self.module.latent_mean(x, index),
+            batch_size=batch_size,
+            device=self.device,
+        )
         return np.concatenate(blocks, axis=0)
+
+    @property
+    def is_loaded_without_data(self) -> bool:
+        """Whether the model has no registered data (loaded from a file without them)."""
+        return self.adata is None

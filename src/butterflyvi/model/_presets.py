@@ -1,38 +1,75 @@
-"""Named configurations of the model and its training plan.
+"""Named configurations of the model, its likelihoods, its training plan and its schedule.
 
-Each preset holds keyword arguments for three parts: ``"model"`` (options of
-:class:`~butterflyvi.ButterflyModel` itself), ``"module"`` (the networks) and ``"plan"``
-(the training schedule). Explicit keyword arguments always win over the preset.
+Each preset holds keyword arguments for five parts: ``"model"`` (options of
+:class:`~butterflyvi.ButterflyModel` itself), ``"likelihoods"`` (per modality *kind*),
+``"module"`` (the networks), ``"plan"`` (the training plan) and ``"train"`` (the defaults of
+``train()``: epochs, batch size, patience). Explicit keyword arguments always win over the
+preset.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+from .._validation import invalid
+
+#: The paper's schedule (DESIGN §1): 100 pretraining and 200 integrative epochs, batch 64.
+_PAPER_SCHEDULE = {
+    "max_epochs_pretrain": 100,
+    "max_epochs": 200,
+    "batch_size": 64,
+    "early_stopping_patience": 50,
+}
+
 PRESETS: dict[str, dict[str, dict]] = {
     # The published scButterfly architecture, losses, initialisation and schedule.
-    "paper": {"model": {"output_init": "random"}, "module": {}, "plan": {}},
+    "paper": {
+        "model": {"output_init": "random"},
+        "likelihoods": {},
+        "module": {},
+        "plan": {},
+        "train": _PAPER_SCHEDULE,
+    },
     # The paper's method with three changes measured in docs/benchmarks.md: the decoders'
     # output layer starts at the training mean, the accessibility decoder fits whether a peak
-    # is open (BCE against 0/1; the encoder input stays TF-IDF), and with such a target the
-    # best epoch is the one whose translations correlate best with the validation cells
+    # is open (a Bernoulli likelihood; the encoder input stays TF-IDF), and with such a target
+    # the best epoch is the one whose translations correlate best with the validation cells
     # ("auto"; without accessibility the paper's loss-based choice).
     "default": {
         "model": {"output_init": "mean"},
-        "module": {"accessibility_target": "binary"},
+        "likelihoods": {"accessibility": "bernoulli"},
+        "module": {},
         "plan": {"validation_objective": "auto"},
+        "train": _PAPER_SCHEDULE,
     },
     # The earlier default: only the output start (the paper's scaled TF-IDF target).
-    "scaled": {"model": {"output_init": "mean"}, "module": {}, "plan": {}},
+    "scaled": {
+        "model": {"output_init": "mean"},
+        "likelihoods": {},
+        "module": {},
+        "plan": {},
+        "train": _PAPER_SCHEDULE,
+    },
     # Binarised target with the paper's loss-based choice of the best epoch.
     "binary": {
         "model": {"output_init": "mean"},
-        "module": {"accessibility_target": "binary"},
+        "likelihoods": {"accessibility": "bernoulli"},
+        "module": {},
         "plan": {},
+        "train": _PAPER_SCHEDULE,
     },
 }
 
+Part = Literal["model", "likelihoods", "module", "plan", "train"]
 
-def preset_kwargs(preset: str, part: str) -> dict:
-    """Keyword arguments of ``part`` (``"model"``, ``"module"`` or ``"plan"``) in ``preset``."""
+
+def check_preset(preset: str) -> str:
+    """Refuse an unknown preset name."""
     if preset not in PRESETS:
-        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, found {preset!r}.")
-    return dict(PRESETS[preset][part])
+        raise invalid("preset", f"one of {sorted(PRESETS)}", repr(preset))
+    return preset
+
+
+def preset_kwargs(preset: str, part: Part) -> dict:
+    """Keyword arguments of ``part`` in ``preset`` (a copy)."""
+    return dict(PRESETS[check_preset(preset)].get(part, {}))

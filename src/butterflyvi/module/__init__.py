@@ -1,3 +1,4 @@
-from ._module import MODALITY_KEYS, ButterflyModule
+from .._constants import MODALITY_KEYS
+from ._module import ButterflyModule
 
 __all__ = ["MODALITY_KEYS", "ButterflyModule"]

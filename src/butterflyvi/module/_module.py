@@ -10,20 +10,13 @@ import torch.nn.functional as F
 from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
-from .._constants import ACCESSIBILITY, KINDS
+from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from ..kinds._registry import NetworkSpec, get_kind
 from ._layers import input_dropout
-from ._networks import (
-    KIND_DEFAULTS,
-    Decoder,
-    Discriminator,
-    JointTranslator,
-    SingleModalityHead,
-    build_encoder,
-    default_kl_weight,
-)
+from ._networks import Decoder, Discriminator, JointTranslator, SingleModalityHead
 
-#: Registry keys of the two modalities' matrices in a minibatch.
-MODALITY_KEYS = ("mod_0", "mod_1")
+#: ``accessibility_target`` (releases up to 0.1) -> the accessibility likelihood it meant.
+ACCESSIBILITY_TARGETS = {"scaled": "bce_tfidf", "binary": "bernoulli"}
 
 
 def kl_to_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -39,10 +32,15 @@ class ButterflyModule(BaseModuleClass):
     n_features
         Number of features of modality 0 and modality 1.
     kinds
-        Kind of each modality: ``"expression"``, ``"accessibility"`` or ``"protein"``.
-    chromosome_groups
-        For each modality, the per-chromosome feature positions (accessibility only; ``None``
-        for the other kinds).
+        Kind of each modality, a name registered in :mod:`butterflyvi.kinds`
+        (``"expression"``, ``"accessibility"``, ``"protein"``, ...).
+    layouts
+        For each modality, what its kind's networks need from the feature table (the
+        per-chromosome peak positions for accessibility, ``Kind.layout``; ``None`` otherwise).
+    likelihoods
+        For each modality, the name of its likelihood (``None``: the kind's default, e.g.
+        ``"mse"`` for expression, ``"bce_tfidf"`` for accessibility); see
+        :mod:`butterflyvi.kinds`.
     n_embedding
         Width of the encoder space (128 in the paper).
     n_hidden
@@ -55,9 +53,10 @@ class ButterflyModule(BaseModuleClass):
         Dropout after hidden layers (0.1).
     mask_rates
         Input masking rate of each modality during training (inverted dropout); defaults by
-        kind: expression 0.5, accessibility 0.3, protein 0.
+        kind (``Kind.mask_rate``): expression 0.5, accessibility 0.3, protein 0.
     kl_weights
-        Phase-1 KL weight of each modality; defaults by kind: ``20 / I_m`` (protein 1/150).
+        Phase-1 KL weight of each modality; defaults by kind (``Kind.kl_weight``): ``20 / I_m``
+        (protein 1/150).
         Phase 2 uses their sum.
     reconstruction_weights
         ``(w_0, w_1)`` weights of the losses of outputs in modality 0 and 1; default ``(1, 2)``,
@@ -67,9 +66,9 @@ class ButterflyModule(BaseModuleClass):
     discriminator_hidden
         Hidden widths of the discriminators (none: Linear → Sigmoid, as in the paper).
     accessibility_target
-        ``"scaled"``: the accessibility decoder fits the scaled TF-IDF values with BCE (the
-        paper); ``"binary"``: it fits whether each peak is open (the input still is TF-IDF), so
-        its output is the probability that the peak is open.
+        Older name of the accessibility likelihood: ``"scaled"`` means ``"bce_tfidf"``,
+        ``"binary"`` means ``"bernoulli"`` (used for accessibility modalities whose likelihood
+        ``likelihoods`` leaves at ``None``).
     variational_head
         Form of the mean and log-variance heads of the latent posteriors (phase-1 heads and
         translator): ``"paper"`` (Linear → BatchNorm → LeakyReLU, which keeps the posterior
@@ -86,7 +85,8 @@ class ButterflyModule(BaseModuleClass):
         n_features: Sequence[int],
         kinds: Sequence[str],
         *,
-        chromosome_groups: Sequence[Sequence[np.ndarray] | None] = (None, None),
+        layouts: Sequence[object | None] = (None, None),
+        likelihoods: Sequence[str | None] = (None, None),
         n_embedding: int = 128,
         n_hidden: int = 256,
         n_latent: int = 128,
@@ -97,60 +97,67 @@ class ButterflyModule(BaseModuleClass):
         reconstruction_weights: Sequence[float] | None = None,
         adversarial_weight: float = 1.0,
         discriminator_hidden: Sequence[int] = (),
-        accessibility_target: str = "scaled",
+        accessibility_target: str | None = None,
         variational_head: str = "paper",
         output_batch_norm: bool = True,
     ):
         super().__init__()
-        if accessibility_target not in ("scaled", "binary"):
-            raise ValueError(
-                "accessibility_target: expected 'scaled' or 'binary', found "
-                f"{accessibility_target!r}."
-            )
-        self.accessibility_target = accessibility_target
         if len(n_features) != 2 or len(kinds) != 2:
             raise ValueError(
                 f"n_features, kinds: expected two modalities, found {len(n_features)} and "
                 f"{len(kinds)}."
             )
-        for kind in kinds:
-            if kind not in KINDS:
-                raise ValueError(f"kinds: expected values in {KINDS}, found {kind!r}.")
+        specs = [get_kind(k) for k in kinds]
         self.kinds = tuple(kinds)
         self.n_features = tuple(int(n) for n in n_features)
+        likelihoods = list(likelihoods)
+        if accessibility_target is not None:
+            if accessibility_target not in ACCESSIBILITY_TARGETS:
+                raise ValueError(
+                    f"accessibility_target: expected one of {list(ACCESSIBILITY_TARGETS)}, "
+                    f"found {accessibility_target!r}."
+                )
+            for m, kind in enumerate(self.kinds):
+                if kind == "accessibility" and likelihoods[m] is None:
+                    likelihoods[m] = ACCESSIBILITY_TARGETS[accessibility_target]
+        self.likelihoods = nn.ModuleList(
+            [
+                spec.likelihood(name, n)
+                for spec, name, n in zip(specs, likelihoods, self.n_features, strict=True)
+            ]
+        )
         self.mask_rates = tuple(
-            mask_rates
-            if mask_rates is not None
-            else (KIND_DEFAULTS[k]["mask_rate"] for k in self.kinds)
+            mask_rates if mask_rates is not None else (spec.mask_rate for spec in specs)
         )
         self.kl_weights = tuple(
             kl_weights
             if kl_weights is not None
-            else (default_kl_weight(k, n) for k, n in zip(self.kinds, self.n_features, strict=True))
+            else (spec.kl_weight(n) for spec, n in zip(specs, self.n_features, strict=True))
         )
         if reconstruction_weights is None:
             reconstruction_weights = (1.0, 1.0) if kinds[0] == kinds[1] else (1.0, 2.0)
         self.reconstruction_weights = tuple(float(w) for w in reconstruction_weights)
         self.adversarial_weight = float(adversarial_weight)
 
-        net_kwargs = {
-            "n_embedding": n_embedding,
-            "n_hidden": n_hidden,
-            "dropout": dropout,
-            "chromosome_units": chromosome_units,
-        }
+        network = NetworkSpec(
+            n_embedding=n_embedding,
+            n_hidden=n_hidden,
+            dropout=dropout,
+            chromosome_units=chromosome_units,
+            output_batch_norm=output_batch_norm,
+        )
         self.encoders = nn.ModuleList(
             [
-                build_encoder(k, n, chromosome_groups=g, **net_kwargs)
-                for k, n, g in zip(self.kinds, self.n_features, chromosome_groups, strict=True)
+                spec.build_encoder(n, layout, network)
+                for spec, n, layout in zip(specs, self.n_features, layouts, strict=True)
             ]
         )
         self.decoders = nn.ModuleList(
             [
                 Decoder(
-                    k, n, chromosome_groups=g, output_batch_norm=output_batch_norm, **net_kwargs
+                    *spec.build_decoder(n, layout, network), output_batch_norm=output_batch_norm
                 )
-                for k, n, g in zip(self.kinds, self.n_features, chromosome_groups, strict=True)
+                for spec, n, layout in zip(specs, self.n_features, layouts, strict=True)
             ]
         )
         self.variational_head = variational_head
@@ -164,36 +171,38 @@ class ButterflyModule(BaseModuleClass):
         )
 
     @torch.no_grad()
-    def initialize_outputs(
-        self, means: Sequence[np.ndarray], stds: Sequence[np.ndarray], *, eps: float = 1e-6
-    ) -> None:
+    def initialize_outputs(self, means: Sequence[np.ndarray], stds: Sequence[np.ndarray]) -> None:
         """Start every decoder at the training data's per-feature mean.
 
         The paper's decoders end in BatchNorm → activation, so at initialisation every output
         sits at ``activation(N(0, 1))`` — around 0.5 for a Sigmoid, far from peaks open in a
         few percent of cells — and the BatchNorm shift must travel there at the learning rate.
-        Here the shift is set to the inverse activation of each feature's mean (the logit for
-        accessibility) and, for expression and protein, the scale to the feature's standard
-        deviation, so training starts from the trivial mean prediction. Without the output
-        BatchNorm (``output_batch_norm=False``) the output layer's bias is set instead.
+        Here the shift is set to what the likelihood maps to each feature's mean (the logit
+        for a BCE, the log-share for a count likelihood) and, for a squared error, the scale
+        to the feature's standard deviation, so training starts from the trivial mean
+        prediction. Without the output BatchNorm (``output_batch_norm=False``) the output
+        layer's bias is set instead.
+
+        ``means`` and ``stds`` are per-feature moments of each likelihood's target (e.g. the
+        open fraction for ``"bernoulli"``, the mean count for ``"nb"``).
         """
         for m, (mean, std) in enumerate(zip(means, stds, strict=True)):
             mean = torch.as_tensor(np.asarray(mean, dtype=np.float32))
             std = torch.as_tensor(np.asarray(std, dtype=np.float32))
-            if self.kinds[m] == ACCESSIBILITY:
-                self.decoders[m].set_output_offset(torch.logit(mean.clamp(eps, 1 - eps)))
-            else:
-                self.decoders[m].set_output_offset(mean, std.clamp_min(1e-3))
+            shift, scale = self.likelihoods[m].output_offset(mean, std)
+            self.decoders[m].set_output_offset(shift, scale)
 
     # ------------------------------------------------------------------ parameter groups
     def pretrain_parameters(self) -> list[nn.Parameter]:
-        """Parameters trained in phase 1: encoders, single-modality heads, decoders."""
-        modules = [self.encoders, self.pretrain_heads, self.decoders]
+        """Parameters trained in phase 1: encoders, single-modality heads, decoders, likelihoods."""
+        modules = [self.encoders, self.pretrain_heads, self.decoders, self.likelihoods]
         return [p for m in modules for p in m.parameters()]
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Parameters trained by the phase-2 generator step: encoders, translator, decoders."""
-        modules = [self.encoders, self.translator, self.decoders]
+        """Parameters trained by the phase-2 generator step: encoders, translator, decoders,
+        likelihoods.
+        """
+        modules = [self.encoders, self.translator, self.decoders, self.likelihoods]
         return [p for m in modules for p in m.parameters()]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
@@ -206,48 +215,62 @@ class ButterflyModule(BaseModuleClass):
         x = input_dropout(x, self.mask_rates[modality], self.training)
         return self.encoders[modality](x)
 
-    def fits_binarised(self, modality: int) -> bool:
-        """Whether the decoder of ``modality`` fits whether each peak is open (an accessibility
-        modality with ``accessibility_target="binary"``); its output is then a probability.
-        """
-        return self.kinds[modality] == ACCESSIBILITY and self.accessibility_target == "binary"
+    def uses_counts(self, modality: int) -> bool:
+        """Whether the likelihood of ``modality`` is fitted to its raw counts."""
+        return self.likelihoods[modality].uses_counts
 
-    def loss_target(self, x: torch.Tensor, modality: int) -> torch.Tensor:
-        """What the decoder of ``modality`` fits for input ``x``: ``x`` itself, or whether each
-        peak is open (:meth:`fits_binarised`).
+    def fits_binarised(self, modality: int) -> bool:
+        """Whether the decoder of ``modality`` fits whether each feature is non-zero (e.g. an
+        accessibility modality with the ``"bernoulli"`` likelihood); its output is then a
+        probability.
         """
-        if self.fits_binarised(modality):
-            return (x > 0).to(x.dtype)
-        return x
+        return self.likelihoods[modality].binarised
+
+    def loss_target(self, tensors: dict[str, torch.Tensor], modality: int) -> torch.Tensor:
+        """What the decoder of ``modality`` fits in this minibatch (see
+        :meth:`~butterflyvi.kinds.Likelihood.target`).
+        """
+        return self.likelihoods[modality].target(
+            tensors[MODALITY_KEYS[modality]], tensors.get(COUNTS_KEYS[modality])
+        )
+
+    def observed(self, tensors: dict[str, torch.Tensor], modality: int) -> torch.Tensor:
+        """The measured values of ``modality`` on the scale of :meth:`predicted`."""
+        return self.likelihoods[modality].observed(
+            tensors[MODALITY_KEYS[modality]], tensors.get(COUNTS_KEYS[modality])
+        )
+
+    def predicted(
+        self,
+        generative_outputs: dict[str, torch.Tensor],
+        source: int,
+        target: int,
+        library: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The prediction in modality ``target`` from modality ``source`` of a forward pass."""
+        return self.likelihoods[target].predict(
+            generative_outputs[f"pre_{source}_{target}"], library
+        )
 
     def reconstruction_loss(
         self, pre: torch.Tensor, target: torch.Tensor, modality: int
     ) -> torch.Tensor:
-        """BCE for accessibility, MSE otherwise; both averaged over all entries."""
-        decoder = self.decoders[modality]
-        target = self.loss_target(target, modality)
-        if self.kinds[modality] == ACCESSIBILITY:
-            return F.binary_cross_entropy_with_logits(pre, target)
-        return F.mse_loss(decoder.activate(pre), target)
+        """Loss of the likelihood of ``modality``, averaged over all entries."""
+        return self.likelihoods[modality].loss(pre, target)
 
     def baseline_loss(
-        self, mean: torch.Tensor, mean_square: torch.Tensor, modality: int, *, eps: float = 1e-6
+        self, mean: torch.Tensor, mean_square: torch.Tensor, modality: int
     ) -> torch.Tensor:
         """Loss of the trivial prediction "every cell is the per-feature mean".
 
         ``mean`` and ``mean_square`` are per-feature moments of :meth:`loss_target` over the
-        training cells. For BCE, ``mean_j H(m_j)`` with ``H`` the binary entropy (exact also
-        for non-binary targets in [0, 1], the BCE being linear in the target); for MSE, the
-        mean per-feature variance.
+        training cells (see :meth:`~butterflyvi.kinds.Likelihood.baseline`).
         """
-        if self.kinds[modality] == ACCESSIBILITY:
-            m = mean.clamp(eps, 1 - eps)
-            return -(m * m.log() + (1 - m) * (1 - m).log()).mean()
-        return (mean_square - mean.pow(2)).clamp_min(0).mean()
+        return self.likelihoods[modality].baseline(mean, mean_square)
 
     # ------------------------------------------------------------------ phase 1
-    def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_scale: float) -> LossOutput:
-        """Phase-1 loss: each modality's autoencoder alone, ``L_rec + kl_scale · w_m · KL``.
+    def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_weight: float) -> LossOutput:
+        """Phase-1 loss: each modality's autoencoder alone, ``L_rec + kl_weight · w_m · KL``.
 
         Both modalities are trained in the same minibatch; their parameters do not overlap,
         so this equals training them one after the other.
@@ -255,11 +278,11 @@ class ButterflyModule(BaseModuleClass):
         total = 0.0
         rec, kl = {}, {}
         for m, key in enumerate(MODALITY_KEYS):
-            x = tensors[key]
-            head = self.pretrain_heads[m](self.encode(x, m))
-            rec[m] = self.reconstruction_loss(self.decoders[m](head["out"]), x, m)
+            head = self.pretrain_heads[m](self.encode(tensors[key], m))
+            target = self.loss_target(tensors, m)
+            rec[m] = self.reconstruction_loss(self.decoders[m](head["out"]), target, m)
             kl[m] = kl_to_standard_normal(head["mean"], head["log_var"])
-            total = total + rec[m] + kl_scale * self.kl_weights[m] * kl[m]
+            total = total + rec[m] + kl_weight * self.kl_weights[m] * kl[m]
         return LossOutput(
             loss=total,
             reconstruction_loss={f"reconstruction_{m}": rec[m] for m in rec},
@@ -290,7 +313,8 @@ class ButterflyModule(BaseModuleClass):
     @auto_move_data
     def generative(self, z_0: torch.Tensor, z_1: torch.Tensor) -> dict[str, torch.Tensor]:
         """For every source ``s`` and target ``t``: translated embedding ``emb_s_t`` and the
-        decoder's pre-activation output ``pre_s_t`` (s = t: reconstruction).
+        decoder's pre-activation output ``pre_s_t`` (s = t: reconstruction). These key names
+        are the contract between the module and the training plan.
         """
         out = {}
         for s, z in enumerate((z_0, z_1)):
@@ -332,24 +356,25 @@ class ButterflyModule(BaseModuleClass):
         tensors: dict[str, torch.Tensor],
         inference_outputs: dict[str, torch.Tensor],
         generative_outputs: dict[str, torch.Tensor],
-        kl_scale: float = 1.0,
+        kl_weight: float = 1.0,
         adversarial_term: torch.Tensor | None = None,
         weights: Sequence[float | torch.Tensor] | None = None,
     ) -> LossOutput:
         """Phase-2 generator loss.
 
-        ``Σ_t w_t (L_t(t→t) + L_t(s→t)) + kl_scale · (w_0 + w_1)_KL · (KL_0 + KL_1)
+        ``Σ_t w_t (L_t(t→t) + L_t(s→t)) + kl_weight · (w_0 + w_1)_KL · (KL_0 + KL_1)
         − w_dis · adversarial_term`` (the last only when ``adversarial_term`` is given).
         ``weights`` replaces the ``w_t`` (default: ``reconstruction_weights``); the training
         plan's ``loss_balance="baseline"`` passes weights that put both modalities on the
-        scale of their trivial-prediction loss.
+        scale of their trivial-prediction loss. The reconstruction terms are named
+        ``reconstruction_{t}_to_{t}`` and ``translation_{s}_to_{t}``.
         """
         if weights is None:
             weights = self.reconstruction_weights
         terms = {}
         total = 0.0
-        for t, key in enumerate(MODALITY_KEYS):
-            target = tensors[key]
+        for t in range(2):
+            target = self.loss_target(tensors, t)
             for s in range(2):
                 value = self.reconstruction_loss(generative_outputs[f"pre_{s}_{t}"], target, t)
                 name = "reconstruction" if s == t else "translation"
@@ -361,7 +386,7 @@ class ButterflyModule(BaseModuleClass):
             )
             for m in range(2)
         }
-        total = total + kl_scale * sum(self.kl_weights) * (kl["kl_0"] + kl["kl_1"])
+        total = total + kl_weight * sum(self.kl_weights) * (kl["kl_0"] + kl["kl_1"])
         if adversarial_term is not None:
             total = total - self.adversarial_weight * adversarial_term
         return LossOutput(
@@ -373,33 +398,32 @@ class ButterflyModule(BaseModuleClass):
 
     def translation_objective(self, loss_output: LossOutput) -> torch.Tensor:
         """Weighted reconstruction + translation loss (the early-stopping criterion)."""
+        terms = loss_output.reconstruction_loss
         total = 0.0
-        for name, value in loss_output.reconstruction_loss.items():
-            total = total + self.reconstruction_weights[int(name[-1])] * value.mean()
+        for t in range(2):
+            s = 1 - t
+            pair = (
+                terms[f"reconstruction_{t}_to_{t}"].mean() + terms[f"translation_{s}_to_{t}"].mean()
+            )
+            total = total + self.reconstruction_weights[t] * pair
         return total
 
     # ------------------------------------------------------------------ inference
     @torch.inference_mode()
-    def translate(self, x: torch.Tensor, source: int, target: int) -> torch.Tensor:
-        """Predicted profile in modality ``target`` (activated output) from ``x`` of ``source``.
+    def translate(
+        self, x: torch.Tensor, source: int, target: int, library: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Predicted profile in modality ``target`` from ``x`` of ``source`` (the likelihood's
+        prediction; with ``library``, a count likelihood returns expected counts).
 
         Uses the latent mean (no sampling) and no input masking when the module is in eval
         mode.
         """
         z = self.translator.encode(self.encode(x, source), source)["z"]
-        decoder = self.decoders[target]
-        return decoder.activate(decoder(self.translator.decode(z, target)))
+        pre = self.decoders[target](self.translator.decode(z, target))
+        return self.likelihoods[target].predict(pre, library)
 
     @torch.inference_mode()
     def latent_mean(self, x: torch.Tensor, source: int) -> torch.Tensor:
         """Mean of the shared latent posterior of ``x`` from modality ``source``."""
         return self.translator.encode(self.encode(x, source), source)["mean"]
-
-    @torch.inference_mode()
-    def sample(self, n_samples: int, target: int) -> torch.Tensor:
-        """Decode ``n_samples`` draws of the N(0, I) prior into modality ``target``."""
-        n_latent = self.translator.outputs[target].linear.in_features
-        device = next(self.parameters()).device
-        z = torch.randn(n_samples, n_latent, device=device)
-        decoder = self.decoders[target]
-        return decoder.activate(decoder(self.translator.decode(z, target)))

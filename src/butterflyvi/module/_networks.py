@@ -1,8 +1,7 @@
 """Encoders, decoders, translator and discriminators of scButterfly.
 
-One function per network role builds the right network for a modality *kind*; the kinds
-(expression, accessibility, protein) differ only in the layers of their encoder and decoder
-and in the output activation.
+The encoder and decoder builders here are generic (an MLP, or chromosome-blocked layers);
+each modality kind picks its builders in :mod:`butterflyvi.kinds`.
 """
 
 from __future__ import annotations
@@ -14,77 +13,71 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._constants import ACCESSIBILITY, EXPRESSION, PROTEIN
+from ..kinds._registry import NetworkSpec
 from ._layers import ChromosomeDecoderLayer, ChromosomeEncoderLayer, FCLayer, mlp
 
 
-def build_encoder(
-    kind: str,
-    n_features: int,
-    *,
-    n_embedding: int,
-    n_hidden: int,
-    dropout: float,
-    chromosome_groups: Sequence[np.ndarray] | None = None,
-    chromosome_units: int = 32,
-) -> nn.Module:
-    """Encoder of one modality into the ``n_embedding``-wide encoder space.
+def mlp_encoder(n_features: int, spec: NetworkSpec, *, n_hidden: int | None = None) -> nn.Module:
+    """``n_features → n_hidden → n_embedding`` (``n_hidden`` defaults to ``spec.n_hidden``)."""
+    hidden = spec.n_hidden if n_hidden is None else n_hidden
+    return mlp([n_features, hidden, spec.n_embedding], dropout=spec.dropout)
 
-    expression: ``n_features → n_hidden → n_embedding``; protein: the same with
-    ``n_hidden = n_embedding``; accessibility: each chromosome → ``chromosome_units``, the
-    concatenation → ``n_embedding``.
+
+def chromosome_encoder(
+    n_features: int, groups: Sequence[np.ndarray], spec: NetworkSpec
+) -> nn.Module:
+    """Each chromosome's features → ``spec.chromosome_units``; the concatenation →
+    ``n_embedding``.
     """
-    if kind == ACCESSIBILITY:
-        if chromosome_groups is None:
-            raise ValueError("chromosome_groups: required for an accessibility encoder.")
-        blocks = ChromosomeEncoderLayer(
-            chromosome_groups, n_features, units=chromosome_units, dropout=dropout
-        )
-        return nn.Sequential(
-            blocks, FCLayer(chromosome_units * len(chromosome_groups), n_embedding)
-        )
-    hidden = n_hidden if kind == EXPRESSION else n_embedding
-    return mlp([n_features, hidden, n_embedding], dropout=dropout)
+    blocks = ChromosomeEncoderLayer(
+        groups, n_features, units=spec.chromosome_units, dropout=spec.dropout
+    )
+    return nn.Sequential(blocks, FCLayer(spec.chromosome_units * len(groups), spec.n_embedding))
+
+
+def mlp_decoder(
+    n_features: int, spec: NetworkSpec, *, n_hidden: int | None = None
+) -> tuple[nn.Module, nn.Module]:
+    """``n_embedding → n_hidden`` and ``n_hidden → n_features`` (pre-activation output)."""
+    width = spec.n_hidden if n_hidden is None else n_hidden
+    hidden = FCLayer(spec.n_embedding, width, dropout=spec.dropout)
+    output = FCLayer(width, n_features, activation="identity", batch_norm=spec.output_batch_norm)
+    return hidden, output
+
+
+def chromosome_decoder(
+    n_features: int, groups: Sequence[np.ndarray], spec: NetworkSpec
+) -> tuple[nn.Module, nn.Module]:
+    """``n_embedding → units · n_chrom`` and each chromosome's units → its features."""
+    width = spec.chromosome_units * len(groups)
+    hidden = FCLayer(spec.n_embedding, width, dropout=spec.dropout)
+    output = ChromosomeDecoderLayer(
+        groups, n_features, units=spec.chromosome_units, batch_norm=spec.output_batch_norm
+    )
+    return hidden, output
 
 
 class Decoder(nn.Module):
-    """Decoder of one modality from its encoder space.
+    """Decoder of one modality from its encoder space: ``hidden`` then ``output``.
 
-    ``forward`` returns the *pre-activation* output; :meth:`activate` applies the output
-    activation (Sigmoid for accessibility, LeakyReLU otherwise). The split lets the loss use
-    BCE-with-logits, which equals Sigmoid + BCE but stays finite for saturated outputs.
+    ``forward`` returns the *pre-activation* output; the modality's likelihood turns it into
+    a loss and a prediction (e.g. BCE-with-logits, which equals Sigmoid + BCE but stays finite
+    for saturated outputs).
+
+    Parameters
+    ----------
+    hidden, output
+        The two parts, as built by the kind (:attr:`butterflyvi.kinds.Kind.build_decoder`).
+    output_batch_norm
+        Whether ``output`` ends in a BatchNorm (``output.norm``) whose shift starts the
+        output at the training mean.
     """
 
-    def __init__(
-        self,
-        kind: str,
-        n_features: int,
-        *,
-        n_embedding: int,
-        n_hidden: int,
-        dropout: float,
-        chromosome_groups: Sequence[np.ndarray] | None = None,
-        chromosome_units: int = 32,
-        output_batch_norm: bool = True,
-    ):
+    def __init__(self, hidden: nn.Module, output: nn.Module, *, output_batch_norm: bool = True):
         super().__init__()
-        self.kind = kind
+        self.hidden = hidden
+        self.output = output
         self.output_batch_norm = bool(output_batch_norm)
-        if kind == ACCESSIBILITY:
-            if chromosome_groups is None:
-                raise ValueError("chromosome_groups: required for an accessibility decoder.")
-            width = chromosome_units * len(chromosome_groups)
-            self.hidden = FCLayer(n_embedding, width, dropout=dropout)
-            self.output = ChromosomeDecoderLayer(
-                chromosome_groups, n_features, units=chromosome_units, batch_norm=output_batch_norm
-            )
-        else:
-            width = n_hidden if kind == EXPRESSION else n_embedding
-            self.hidden = FCLayer(n_embedding, width, dropout=dropout)
-            self.output = FCLayer(
-                width, n_features, activation="identity", batch_norm=output_batch_norm
-            )
-        self.output_activation = nn.Sigmoid() if kind == ACCESSIBILITY else nn.LeakyReLU(0.01)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Pre-activation output of shape ``(batch, n_features)``."""
@@ -102,14 +95,10 @@ class Decoder(nn.Module):
             self.output.norm.bias.copy_(shift)
             if scale is not None:
                 self.output.norm.weight.copy_(scale)
-        elif isinstance(self.output, ChromosomeDecoderLayer):
+        elif hasattr(self.output, "set_feature_bias"):
             self.output.set_feature_bias(shift)
         else:
             self.output.linear.bias.copy_(shift)
-
-    def activate(self, pre: torch.Tensor) -> torch.Tensor:
-        """Apply the output activation to :meth:`forward` 's result."""
-        return self.output_activation(pre)
 
 
 #: Forms of the variational heads (see :class:`VariationalHead`).
@@ -185,14 +174,13 @@ class JointTranslator(nn.Module):
         self,
         n_embedding: int,
         n_latent: int,
-        n_modalities: int = 2,
         variational_head: str = "paper",
     ):
         super().__init__()
         self.heads = nn.ModuleList(
-            [VariationalHead(n_embedding, n_latent, variational_head) for _ in range(n_modalities)]
+            [VariationalHead(n_embedding, n_latent, variational_head) for _ in range(2)]
         )
-        self.outputs = nn.ModuleList([FCLayer(n_latent, n_embedding) for _ in range(n_modalities)])
+        self.outputs = nn.ModuleList([FCLayer(n_latent, n_embedding) for _ in range(2)])
 
     def encode(self, h: torch.Tensor, source: int) -> dict[str, torch.Tensor]:
         """Posterior of the latent for input modality ``source``."""
@@ -219,20 +207,3 @@ class Discriminator(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Logit of "this embedding came from the modality's own encoder"."""
         return self.net(h).squeeze(-1)
-
-
-KIND_DEFAULTS = {
-    # masking rate of the input during training, and the phase-1 KL weight (times 1 / I_m
-    # for expression and accessibility: w_ELBO = 20 / I_m; a constant for protein).
-    EXPRESSION: {"mask_rate": 0.5, "kl_numerator": 20.0, "kl_constant": None},
-    ACCESSIBILITY: {"mask_rate": 0.3, "kl_numerator": 20.0, "kl_constant": None},
-    PROTEIN: {"mask_rate": 0.0, "kl_numerator": None, "kl_constant": 1.0 / 150.0},
-}
-
-
-def default_kl_weight(kind: str, n_features: int) -> float:
-    """Phase-1 KL weight of the paper: ``20 / I_m`` (``1 / 150`` for protein)."""
-    spec = KIND_DEFAULTS[kind]
-    if spec["kl_constant"] is not None:
-        return float(spec["kl_constant"])
-    return float(spec["kl_numerator"]) / n_features

@@ -20,16 +20,16 @@ def per_feature_scores(pred: Any, truth: Any, *, kind: str) -> tuple[np.ndarray,
     name as :func:`butterflyvi.metrics.accessibility` aligns them.
     """
     from ..metrics._expression import rowwise_correlations
+    from ..metrics._inputs import align_pair, col_blocks
     from ..metrics._ranking import rowwise_auroc_ap
-    from ..metrics._utils import align_pair, col_blocks
 
-    kind = check_kind(kind)
+    family = check_kind(kind)
     X_pred, X_truth = align_pair(pred, truth)
     n_features = X_pred.shape[1]
     score = np.empty(n_features)
     abundance = np.empty(n_features)
     for (cols, p), (_, t) in zip(col_blocks(X_pred), col_blocks(X_truth), strict=True):
-        if kind == "accessibility":
+        if family == "ranking":
             opened = t > 0
             score[cols] = rowwise_auroc_ap(p, opened)[0]
             abundance[cols] = opened.mean(axis=1)
@@ -68,7 +68,8 @@ def feature_accuracy(
     truth
         Measured profiles of the same cells and features (matched by name for AnnData).
     kind
-        ``"accessibility"``, ``"expression"`` or ``"protein"``.
+        Kind of the truth (``"accessibility"``, ``"expression"``, ``"protein"`` or a
+        registered kind); its ``metric_family`` picks the score.
     log_x
         Logarithmic x axis (default: for accessibility).
     size
@@ -84,12 +85,12 @@ def feature_accuracy(
     -------
     The axes when the figure is not shown; else ``None``.
     """
-    kind = check_kind(kind)
+    family = check_kind(kind)
     score, abundance = per_feature_scores(pred, truth, kind=kind)
     defined = np.isfinite(score)
     fig, (axis,) = make_axes(ax, 1, panel_size=(5.0, 4.0))
     axis.scatter(abundance[defined], score[defined], s=size, alpha=0.5, linewidths=0, color="C0")
-    if kind == "accessibility":
+    if family == "ranking":
         axis.axhline(0.5, color="0.4", ls="--", lw=1)
         axis.set_xlabel("accessibility rate (fraction of cells open)")
         axis.set_ylabel("AUROC across cells")
@@ -99,7 +100,7 @@ def feature_accuracy(
         axis.set_xlabel("mean measured expression")
         axis.set_ylabel("Pearson r across cells")
         name, unit = "Pearson r", "features"
-    if (kind == "accessibility" if log_x is None else log_x) and (abundance[defined] > 0).all():
+    if (family == "ranking" if log_x is None else log_x) and (abundance[defined] > 0).all():
         axis.set_xscale("log")
     mean = float(np.mean(score[defined])) if defined.any() else float("nan")
     skipped = int((~defined).sum())

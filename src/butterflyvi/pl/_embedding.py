@@ -10,6 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._validation import MissingKeyError
 from ._utils import finish, make_axes
 
 BASES = ("umap", "pca", "tsne")
@@ -21,9 +22,10 @@ def _color_values(measured: AnnData, translated: AnnData, color: str | None):
         return None, None
     sources = [a for a in (measured, translated) if color in a.obs]
     if not sources:
-        raise KeyError(
-            f"color: {color!r} is not an obs column of `measured` or `translated`; they have "
-            f"{sorted(set(measured.obs.columns) | set(translated.obs.columns))}."
+        raise MissingKeyError(
+            "color: expected an obs column of measured or translated "
+            f"({sorted(set(measured.obs.columns) | set(translated.obs.columns))}), found "
+            f"{color!r}."
         )
     values = []
     for adata in (measured, translated):
@@ -33,9 +35,9 @@ def _color_values(measured: AnnData, translated: AnnData, color: str | None):
         lookup = sources[0].obs[color]
         missing = ~adata.obs_names.isin(lookup.index)
         if missing.any():
-            raise KeyError(
-                f"color: {color!r} is not in this AnnData's obs, and {int(missing.sum())} of its "
-                "cells are not in the other one to take it from."
+            raise MissingKeyError(
+                f"color: expected {color!r} in the obs of both AnnData objects or of cells they "
+                f"share, found {int(missing.sum())} cells without it."
             )
         values.append(lookup.reindex(adata.obs_names))
     return values[0], values[1]

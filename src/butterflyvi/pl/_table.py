@@ -9,6 +9,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
+from .._validation import MissingKeyError
 from ._utils import finish, make_axes
 
 #: Metrics where lower is better (matched as substrings of the metric name).
@@ -84,7 +85,7 @@ def metric_table(
         raise ValueError("metrics: no numeric metric to show.")
     unknown = [m for m in metrics if not any(m in v for v in results.values())]
     if unknown:
-        raise KeyError(f"metrics: {unknown} are in none of the results.")
+        raise MissingKeyError(f"metrics: expected names found in the results, found {unknown}.")
     methods = list(results)
     numbers = [[_numeric(results[r].get(m)) for m in metrics] for r in methods]
     text = [["—" if v is None else f"{v:.{digits}f}" for v in row] for row in numbers]

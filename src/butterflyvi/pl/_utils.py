@@ -77,11 +77,9 @@ def finish(
 
 
 def check_kind(kind: str) -> str:
-    """``"accessibility"`` or ``"expression"`` (protein counts as expression)."""
-    if kind == "protein":
-        return "expression"
-    if kind not in ("accessibility", "expression"):
-        raise ValueError(
-            f"kind: expected 'accessibility', 'expression' or 'protein', found {kind!r}."
-        )
-    return kind
+    """The metric family of ``kind``: ``"ranking"`` (binarised truth, AUROC) or
+    ``"correlation"`` (continuous truth, Pearson); see :mod:`butterflyvi.kinds`.
+    """
+    from ..kinds import get_kind
+
+    return get_kind(kind).metric_family

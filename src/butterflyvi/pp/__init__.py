@@ -10,9 +10,9 @@ Input validators shared with the rest of the package live in ``butterflyvi.pp._c
 (``check_matrix``, ``check_state``, ``get_matrix``, ...).
 """
 
+from .._validation import get_state
 from ._adt import preprocess_adt
 from ._atac import preprocess_atac
-from ._checks import get_state
 from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
 from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
 from ._rna import preprocess_rna

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from .._constants import PP_UNS_KEY, PROTEIN
-from ._checks import check_matrix, counts_hint, get_matrix, matrix_name
-from ._sparse import make_actual, row_ids, to_csr
+from .._constants import PP_UNS_KEY
+from .._validation import check_matrix, counts_hint, get_matrix, matrix_name
+from ._sparse import make_actual, row_ids, select_columns, to_csr
 
-__all__ = ["preprocess_adt"]
+__all__ = ["apply_adt", "preprocess_adt"]
 
 
 def clr(counts: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -81,8 +82,18 @@ def preprocess_adt(
     adata.layers["counts"] = counts
     adata.X = transformed
     adata.uns[PP_UNS_KEY] = {
-        "kind": PROTEIN,
+        "kind": "protein",
         "method": "clr",
         "source_layer": "X" if layer is None else str(layer),
     }
     return adata if copy else None
+
+
+def apply_adt(
+    counts: sparse.csr_matrix, source: pd.Index, var: pd.DataFrame, state: dict
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, dict]:
+    """Re-apply the protein preprocessing (CLR over ``var``'s proteins) to new cells."""
+    if str(state["method"]) != "clr":
+        raise ValueError(f"state['method']: expected 'clr', found {state['method']!r}.")
+    selected, _ = select_columns(counts, source, var.index)
+    return clr(selected), selected, {}

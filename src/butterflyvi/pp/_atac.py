@@ -5,15 +5,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from .._constants import ACCESSIBILITY, PP_UNS_KEY
-from ._checks import check_fraction, check_matrix, counts_hint, get_matrix, matrix_name
+from .._constants import PP_UNS_KEY
+from .._validation import (
+    check_fraction,
+    check_matrix,
+    counts_hint,
+    get_matrix,
+    matrix_name,
+    positive_float,
+)
 from ._peaks import peak_coordinates
-from ._sparse import binarize, make_actual, row_ids, to_csr, warn_empty_cells
+from ._sparse import binarize, make_actual, row_ids, select_columns, to_csr, warn_empty_cells
 
-__all__ = ["preprocess_atac"]
+__all__ = ["apply_atac", "preprocess_atac"]
 
 
 def tfidf_scaled(
@@ -109,7 +117,7 @@ def preprocess_atac(
     keep = n_cells_open >= threshold
     if not keep.any():
         raise ValueError(
-            f"`min_cell_fraction={min_cell_fraction}`: expected at least one peak open in "
+            f"min_cell_fraction={min_cell_fraction}: expected at least one peak open in "
             f">= {threshold:,} of the {n_cells:,} cells, found none (the most open peak is "
             f"open in {int(n_cells_open.max()):,} cells)."
         )
@@ -138,10 +146,41 @@ def preprocess_atac(
     adata.var["idf"] = idf
     adata.obs["n_open_peaks"] = totals.astype(np.int64)
     adata.uns[PP_UNS_KEY] = {
-        "kind": ACCESSIBILITY,
+        "kind": "accessibility",
         "scale": float(scale),
         "min_cell_fraction": min_cell_fraction,
         "n_cells_fit": int(n_cells),
         "source_layer": "X" if layer is None else str(layer),
     }
     return adata if copy else None
+
+
+def reference_idf(var: pd.DataFrame) -> np.ndarray:
+    """The ``idf`` column of a reference ``var``, validated (finite, positive)."""
+    if "idf" not in var.columns:
+        raise ValueError(
+            "var: expected the column 'idf' written by preprocess_atac, found only "
+            f"{list(var.columns)}."
+        )
+    idf = pd.to_numeric(var["idf"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(idf)) or np.any(idf <= 0):
+        raise ValueError("var['idf']: expected finite positive values, found others.")
+    return idf
+
+
+def apply_atac(
+    counts: sparse.csr_matrix, source: pd.Index, var: pd.DataFrame, state: dict
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, dict]:
+    """Re-apply a fitted accessibility state to raw counts of new cells.
+
+    Binarise, restrict to ``var``'s peaks, ``TF = x / row sum`` over those peaks, times
+    ``var["idf"]``, divided by ``state["scale"]`` (values may exceed 1 for cells unlike the
+    training cells). Returns the transformed values, the counts of ``var``'s peaks and
+    ``{"n_open_peaks": ...}``.
+    """
+    scale = positive_float(state["scale"], name="state['scale']")
+    idf = reference_idf(var)
+    selected, _ = select_columns(counts, source, var.index)
+    transformed, totals, _ = tfidf_scaled(binarize(selected), idf, scale)
+    warn_empty_cells(int((totals == 0).sum()), counts.shape[0], "no open reference peak")
+    return transformed, selected, {"n_open_peaks": totals.astype(np.int64)}

@@ -11,10 +11,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from .._constants import ACCESSIBILITY
-from ._checks import check_matrix, check_state
+from .._validation import check_matrix, check_state
+from ._atac import reference_idf
 from ._sparse import row_ids, to_csr
-from ._transform import reference_idf
 
 __all__ = ["binarize_recovered", "estimate_totals", "inverse_tfidf", "recover_atac_counts"]
 
@@ -22,13 +21,13 @@ __all__ = ["binarize_recovered", "estimate_totals", "inverse_tfidf", "recover_at
 def _vector(values: Any, *, name: str, length: int, positive: bool) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     if arr.shape[0] != length:
-        raise ValueError(f"`{name}`: expected {length:,} values, found {arr.shape[0]:,}.")
+        raise ValueError(f"{name}: expected {length:,} values, found {arr.shape[0]:,}.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"`{name}`: expected finite values, found NaN or infinite ones.")
+        raise ValueError(f"{name}: expected finite values, found NaN or infinite ones.")
     if positive and np.any(arr <= 0):
-        raise ValueError(f"`{name}`: expected positive values, found {arr[arr <= 0][0]}.")
+        raise ValueError(f"{name}: expected positive values, found {arr[arr <= 0][0]}.")
     if not positive and np.any(arr < 0):
-        raise ValueError(f"`{name}`: expected non-negative values, found {arr[arr < 0][0]}.")
+        raise ValueError(f"{name}: expected non-negative values, found {arr[arr < 0][0]}.")
     return arr
 
 
@@ -67,7 +66,7 @@ def inverse_tfidf(
     totals_v = _vector(totals, name="totals", length=n_cells, positive=False)
     scale_v = float(scale)
     if not np.isfinite(scale_v) or scale_v <= 0:
-        raise ValueError(f"`scale`: expected a positive number, found {scale!r}.")
+        raise ValueError(f"scale: expected a positive number, found {scale!r}.")
     out = to_csr(X, dtype=np.float64)
     out.data *= scale_v
     out.data /= idf_v[out.indices]
@@ -99,7 +98,7 @@ def binarize_recovered(X: Any) -> sparse.csr_matrix:
     mat = to_csr(X, dtype=np.float64)
     if mat.nnz and mat.data.min() < 0:
         raise ValueError(
-            f"`X`: expected non-negative values, found {int((mat.data < 0).sum()):,} negative."
+            f"X: expected non-negative values, found {int((mat.data < 0).sum()):,} negative."
         )
     n_cells, n_peaks = mat.shape
     if mat.nnz == 0:
@@ -185,13 +184,13 @@ def recover_atac_counts(
     peaks in ``pred``'s order, e.g. to store as ``pred.layers["recovered_counts"]``.
 
     """
-    check_state(state, kind=ACCESSIBILITY)
+    check_state(state, kind="accessibility")
     if not isinstance(pred, AnnData):
-        raise ValueError(f"`pred`: expected an AnnData, found {type(pred).__name__}.")
+        raise ValueError(f"pred: expected an AnnData, found {type(pred).__name__}.")
     unknown = ~pd.Index(pred.var_names).isin(var.index)
     if unknown.any():
         raise ValueError(
-            f"`pred`: {int(unknown.sum()):,} of its {pred.n_vars:,} peaks are not in the "
+            f"pred: {int(unknown.sum()):,} of its {pred.n_vars:,} peaks are not in the "
             f"reference `var` (e.g. {list(pred.var_names[unknown][:5])})."
         )
     idf = reference_idf(var.loc[pred.var_names])

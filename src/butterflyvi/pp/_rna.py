@@ -10,19 +10,20 @@ import scanpy as sc
 from anndata import AnnData
 from scipy import sparse
 
-from .._constants import EXPRESSION, PP_UNS_KEY
+from .._constants import PP_UNS_KEY
 from .._threads import keep_torch_threads
-from ._checks import (
+from .._validation import (
     check_choice,
     check_matrix,
     check_positive_int,
     counts_hint,
     get_matrix,
     matrix_name,
+    positive_float,
 )
-from ._sparse import make_actual, row_ids, row_sums, to_csr, warn_empty_cells
+from ._sparse import make_actual, row_ids, row_sums, select_columns, to_csr, warn_empty_cells
 
-__all__ = ["preprocess_rna"]
+__all__ = ["apply_rna", "preprocess_rna"]
 
 HVG_FLAVORS = ("seurat", "cell_ranger", "seurat_v3", "seurat_v3_paper")
 HVG_COLUMNS = (
@@ -53,7 +54,7 @@ def median_total(counts: sparse.csr_matrix) -> float:
     totals = totals[totals > 0]
     if totals.size == 0:
         raise ValueError(
-            "`target_sum='median'`: expected at least one cell with a non-zero total count, "
+            "target_sum='median': expected at least one cell with a non-zero total count, "
             "found only empty cells; pass a number as `target_sum`."
         )
     return float(np.median(totals))
@@ -63,7 +64,7 @@ def _check_target_sum(target_sum: float | str) -> None:
     if isinstance(target_sum, str):
         if target_sum != "median":
             raise ValueError(
-                f"`target_sum`: expected 'median' or a positive number, found {target_sum!r}."
+                f"target_sum: expected 'median' or a positive number, found {target_sum!r}."
             )
         return
     if (
@@ -73,7 +74,7 @@ def _check_target_sum(target_sum: float | str) -> None:
         or target_sum <= 0
     ):
         raise ValueError(
-            f"`target_sum`: expected 'median' or a positive number, found {target_sum!r}."
+            f"target_sum: expected 'median' or a positive number, found {target_sum!r}."
         )
 
 
@@ -87,7 +88,7 @@ def _highly_variable(
     if n_cells < 2:
         if not keep_all:
             raise ValueError(
-                f"`n_top_genes={n_top_genes}`: selecting highly variable genes needs at least "
+                f"n_top_genes={n_top_genes}: selecting highly variable genes needs at least "
                 f"2 cells, found {n_cells}; pass `n_top_genes >= {n_genes}` to keep every gene."
             )
         return pd.DataFrame({"highly_variable": np.ones(n_genes, dtype=bool)}, index=var_names)
@@ -105,7 +106,7 @@ def _highly_variable(
         if keep_all:  # the statistics are a bonus here: keep every gene without them
             return pd.DataFrame({"highly_variable": np.ones(n_genes, dtype=bool)}, index=var_names)
         raise ValueError(
-            f"`n_top_genes={n_top_genes}`: scanpy could not rank the {n_genes:,} genes by "
+            f"n_top_genes={n_top_genes}: scanpy could not rank the {n_genes:,} genes by "
             f"dispersion ({err}); too few cells or genes with variable expression? Pass "
             f"`n_top_genes >= {n_genes}` to keep every gene."
         ) from err
@@ -209,7 +210,7 @@ def preprocess_rna(
     adata.layers["counts"] = counts
     adata.X = lognorm
     adata.uns[PP_UNS_KEY] = {
-        "kind": EXPRESSION,
+        "kind": "expression",
         "target_sum": fitted_sum,
         "log1p": True,
         "n_top_genes": n_top_genes,
@@ -217,3 +218,20 @@ def preprocess_rna(
         "source_layer": "X" if layer is None else str(layer),
     }
     return adata if copy else None
+
+
+def apply_rna(
+    counts: sparse.csr_matrix, source: pd.Index, var: pd.DataFrame, state: dict
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, dict]:
+    """Re-apply a fitted expression state to raw counts of new cells (see ``apply_preprocessing``).
+
+    Each cell is normalised with its total over **all** its genes (as in the fit, where the
+    totals precede the gene selection), then ``log1p``, then restricted to ``var``'s genes.
+    Returns the transformed values, the counts of ``var``'s genes and no obs columns.
+    """
+    target_sum = positive_float(state["target_sum"], name="state['target_sum']")
+    totals = row_sums(counts)
+    warn_empty_cells(int((totals == 0).sum()), counts.shape[0], "a total count of 0")
+    transformed, _ = select_columns(normalize_log1p(counts, target_sum), source, var.index)
+    selected, _ = select_columns(counts, source, var.index)
+    return transformed, selected, {}

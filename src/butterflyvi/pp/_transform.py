@@ -6,14 +6,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._constants import ACCESSIBILITY, EXPRESSION, PP_UNS_KEY
-from ._adt import clr
-from ._atac import tfidf_scaled
-from ._checks import (
+from .._constants import PP_UNS_KEY
+from .._validation import (
     check_choice,
     check_matrix,
     check_state,
@@ -22,33 +19,9 @@ from ._checks import (
     get_matrix,
     matrix_name,
 )
-from ._rna import normalize_log1p
-from ._sparse import binarize, row_sums, select_columns, to_csr, warn_empty_cells
+from ._sparse import to_csr
 
 __all__ = ["apply_preprocessing"]
-
-
-def _positive_float(value: Any, *, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"`{name}`: expected a positive number, found {value!r}.") from err
-    if not np.isfinite(out) or out <= 0:
-        raise ValueError(f"`{name}`: expected a positive number, found {value!r}.")
-    return out
-
-
-def reference_idf(var: pd.DataFrame) -> np.ndarray:
-    """Return the ``idf`` column of a reference ``var``, validated (finite, positive)."""
-    if "idf" not in var.columns:
-        raise ValueError(
-            "`var`: an accessibility state needs the column 'idf' written by "
-            f"`preprocess_atac`, found only {list(var.columns)}."
-        )
-    idf = pd.to_numeric(var["idf"], errors="coerce").to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(idf)) or np.any(idf <= 0):
-        raise ValueError("`var['idf']`: expected finite positive values, found others.")
-    return idf
 
 
 def apply_preprocessing(
@@ -108,10 +81,10 @@ def apply_preprocessing(
     kind = check_state(state)
     check_choice(missing, name="missing", choices=("error", "zero"))
     if not isinstance(var, pd.DataFrame):
-        raise ValueError(f"`var`: expected a pandas DataFrame, found {type(var).__name__}.")
+        raise ValueError(f"var: expected a pandas DataFrame, found {type(var).__name__}.")
     check_unique_names(var.index, name="var.index")
     if len(var) == 0:
-        raise ValueError("`var`: expected at least one reference feature, found none.")
+        raise ValueError("var: expected at least one reference feature, found none.")
     X = get_matrix(adata, layer)
     check_matrix(X, name=matrix_name(layer), require_counts=True, hint=counts_hint(adata, layer))
     source = pd.Index(adata.var_names)
@@ -123,7 +96,7 @@ def apply_preprocessing(
     if n_missing:
         examples = list(target[~target.isin(source)][:5])
         message = (
-            f"`adata`: {n_missing:,} of the {len(target):,} reference features are missing "
+            f"adata: {n_missing:,} of the {len(target):,} reference features are missing "
             f"(e.g. {examples})"
         )
         if missing == "error":
@@ -133,31 +106,9 @@ def apply_preprocessing(
             )
         warnings.warn(message + "; they are filled with zeros.", UserWarning, stacklevel=2)
 
-    counts_all = to_csr(X)
-    if kind == EXPRESSION:
-        target_sum = _positive_float(state["target_sum"], name="state['target_sum']")
-        totals = row_sums(counts_all)
-        warn_empty_cells(int((totals == 0).sum()), adata.n_obs, "a total count of 0")
-        transformed_all = normalize_log1p(counts_all, target_sum)
-        transformed, _ = select_columns(transformed_all, source, target)
-        del transformed_all
-        counts, _ = select_columns(counts_all, source, target)
-        obs_extra: dict[str, np.ndarray] = {}
-    elif kind == ACCESSIBILITY:
-        scale = _positive_float(state["scale"], name="state['scale']")
-        idf = reference_idf(var)
-        counts, _ = select_columns(counts_all, source, target)
-        transformed, totals, _ = tfidf_scaled(binarize(counts), idf, scale)
-        warn_empty_cells(int((totals == 0).sum()), adata.n_obs, "no open reference peak")
-        obs_extra = {"n_open_peaks": totals.astype(np.int64)}
-    else:  # PROTEIN
-        if str(state["method"]) != "clr":
-            raise ValueError(f"`state['method']`: expected 'clr', found {state['method']!r}.")
-        counts, _ = select_columns(counts_all, source, target)
-        transformed = clr(counts)
-        obs_extra = {}
-    del counts_all
+    from ..kinds import get_kind
 
+    transformed, counts, obs_extra = get_kind(kind).apply(to_csr(X), source, var, state)
     out = AnnData(
         X=transformed,
         obs=adata.obs.copy(),

@@ -9,18 +9,10 @@ import numpy as np
 import pandas as pd
 from mudata import MuData
 
-from ._utils import (
-    ORIGIN_KEY,
-    PAIRING_UNS_KEY,
-    ROUND_KEY,
-    SOURCE_CELL_PREFIX,
-    assemble_mudata,
-    check_seed,
-    paired_positions,
-    resolve_modalities,
-    resolve_obs_column,
-    take_rows,
-)
+from .._constants import GROUP_KEY, ROUND_KEY
+from .._validation import check_seed
+from ._assemble import pairs_to_mudata
+from ._checks import paired_positions, resolve_modalities, resolve_obs_column
 
 MEASURED = "measured"
 AUGMENTED = "augmented"
@@ -68,12 +60,12 @@ def augment(
     copies of var, varm, varp and uns (so the fitted preprocessing state travels along).
     ``obs`` (MuData level) holds:
 
-    - ``"butterfly_origin"``: ``"measured"`` or ``"augmented"`` (categorical);
-    - ``"butterfly_round"``: 0 for measured pairs, else the round;
-    - ``"source_cell_<mod>"`` for each modality: the name of the source cell;
-    - ``"butterfly_group"``: the group label of the pair.
+    - ``"butterflyvi_origin"``: ``"measured"`` or ``"augmented"`` (categorical);
+    - ``"butterflyvi_round"``: 0 for measured pairs, else the round;
+    - ``"butterflyvi_source_cell_<mod>"`` for each modality: the name of the source cell;
+    - ``"butterflyvi_group"``: the group label of the pair.
 
-    ``uns["butterfly_pairing"]`` records the method, the arguments, the number of measured and
+    ``uns["butterflyvi_pairing"]`` records the method, the arguments, the number of measured and
     augmented pairs and of unlabelled cells.
 
     With n cells, there are ``n + rounds * m`` pairs, where m counts the labelled cells in
@@ -95,7 +87,7 @@ def augment(
     >>> mdata_aug = bf.tl.augment(mdata, groupby="cell_type", rounds=2, seed=0)
     """
     if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 0:
-        raise ValueError(f"`rounds` must be a non-negative integer, found {rounds!r}.")
+        raise ValueError(f"rounds: expected a non-negative integer, found {rounds!r}.")
     seed = check_seed(seed)
     mod_x, mod_y = resolve_modalities(mdata, modalities)
     cells, pos_x, pos_y = paired_positions(mdata, mod_x, mod_y)
@@ -144,24 +136,9 @@ def augment(
         ),
     )
 
-    ax = take_rows(mdata.mod[mod_x], pos_x[idx_x], obs_names)
-    ay = take_rows(mdata.mod[mod_y], pos_y[idx_y], obs_names)
     group_values = labels.to_numpy()[idx_x]
-    obs = pd.DataFrame(
-        {
-            ORIGIN_KEY: pd.Categorical(
-                np.where(measured, MEASURED, AUGMENTED), categories=[MEASURED, AUGMENTED]
-            ),
-            ROUND_KEY: round_all,
-            f"{SOURCE_CELL_PREFIX}{mod_x}": names_x,
-            f"{SOURCE_CELL_PREFIX}{mod_y}": names_y,
-            "butterfly_group": group_values,
-        },
-        index=pd.Index(obs_names),
-    )
     if isinstance(labels.dtype, pd.CategoricalDtype):
-        obs["butterfly_group"] = pd.Categorical(group_values, categories=labels.cat.categories)
-    uns = dict(mdata.uns)
+        group_values = pd.Categorical(group_values, categories=labels.cat.categories)
     record = {
         "method": "augment",
         "groupby": groupby,
@@ -173,8 +150,16 @@ def augment(
     }
     if seed is not None:
         record["seed"] = seed
-    uns[PAIRING_UNS_KEY] = record
-    return assemble_mudata({mod_x: ax, mod_y: ay}, obs=obs, uns=uns)
+    return pairs_to_mudata(
+        {mod_x: (mdata.mod[mod_x], pos_x[idx_x]), mod_y: (mdata.mod[mod_y], pos_y[idx_y])},
+        obs_names=obs_names,
+        origin=pd.Categorical(
+            np.where(measured, MEASURED, AUGMENTED), categories=[MEASURED, AUGMENTED]
+        ),
+        obs={ROUND_KEY: round_all, GROUP_KEY: group_values},
+        record=record,
+        uns=dict(mdata.uns),
+    )
 
 
 def _group_members(codes: np.ndarray) -> list[np.ndarray]:

@@ -16,27 +16,30 @@ import scipy.sparse as sp
 from anndata import AnnData
 from mudata import MuData
 
-from .._constants import ACCESSIBILITY, EXPRESSION, PROTEIN
-from ._utils import (
-    count_matrix,
-    infer_kind,
-    paired_positions,
-    resolve_modalities,
-    resolve_obs_column,
-    take_rows_matrix,
-)
+from .._constants import CLUSTER_KEY
+from .._validation import MissingKeyError
+from ..kinds import available_kinds, get_kind, infer_kind
+from ._assemble import take_rows_matrix
+from ._checks import count_matrix, paired_positions, resolve_modalities, resolve_obs_column
 
 logger = logging.getLogger(__name__)
 
-_METHOD_KIND = {"multivi": ACCESSIBILITY, "totalvi": PROTEIN}
+#: The modality name each scvi-tools joint model registers besides "rna".
 _JOINT_MOD = {"multivi": "atac", "totalvi": "protein"}
+
+
+def _method_kinds() -> dict[str, str]:
+    """scvi-tools joint model -> the kind it embeds with expression (``Kind.joint_embedding``)."""
+    return {
+        get_kind(k).joint_embedding: k for k in available_kinds() if get_kind(k).joint_embedding
+    }
 
 
 def cluster_for_augmentation(
     mdata: MuData,
     *,
     resolution: float = 3.0,
-    key_added: str = "butterfly_cluster",
+    key_added: str = CLUSTER_KEY,
     method: Literal["auto", "multivi", "totalvi"] = "auto",
     layer: str | None = "counts",
     modalities: Sequence[str] | None = None,
@@ -110,36 +113,41 @@ def cluster_for_augmentation(
 
     Examples
     --------
-    >>> bf.tl.cluster_for_augmentation(mdata, resolution=3, key_added="butterfly_cluster")
-    >>> mdata_aug = bf.tl.augment(mdata, groupby="butterfly_cluster")
+    >>> bf.tl.cluster_for_augmentation(mdata, resolution=3, key_added="butterflyvi_cluster")
+    >>> mdata_aug = bf.tl.augment(mdata, groupby="butterflyvi_cluster")
     """
     if not isinstance(key_added, str) or not key_added:
-        raise ValueError(f"`key_added` must be a non-empty string, found {key_added!r}.")
+        raise ValueError(f"key_added: expected a non-empty string, found {key_added!r}.")
     if not isinstance(resolution, int | float) or resolution <= 0:
-        raise ValueError(f"`resolution` must be a positive number, found {resolution!r}.")
+        raise ValueError(f"resolution: expected a positive number, found {resolution!r}.")
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int) or n_neighbors < 2:
-        raise ValueError(f"`n_neighbors` must be an integer >= 2, found {n_neighbors!r}.")
+        raise ValueError(f"n_neighbors: expected an integer >= 2, found {n_neighbors!r}.")
     if max_epochs is not None and (
         isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1
     ):
-        raise ValueError(f"`max_epochs` must be a positive integer or None, found {max_epochs!r}.")
+        raise ValueError(f"max_epochs: expected a positive integer or None, found {max_epochs!r}.")
     if train_kwargs is not None and "max_epochs" in train_kwargs:
-        raise ValueError("Give the epochs as `max_epochs`, not inside `train_kwargs`.")
+        raise ValueError(
+            "train_kwargs: expected no 'max_epochs' (give it as max_epochs=), found one."
+        )
     mod_x, mod_y = resolve_modalities(mdata, modalities)
     cells, pos_x, pos_y = paired_positions(mdata, mod_x, mod_y)
     if len(cells) < 3:
-        raise ValueError(f"At least 3 paired cells are needed to cluster, found {len(cells)}.")
+        raise ValueError(f"mdata: expected at least 3 paired cells to cluster, found {len(cells)}.")
     method, rna_mod, other_mod = _choose_method(mdata, mod_x, mod_y, method)
     positions = {mod_x: pos_x, mod_y: pos_y}
     counts = {
-        mod: count_matrix(mdata.mod[mod], layer=layer, name=f"Modality {mod!r}")[0]
+        mod: count_matrix(mdata.mod[mod], layer=layer, name=f"mdata[{mod!r}]")[0]
         for mod in (rna_mod, other_mod)
     }
     batch = None
     if batch_key is not None:
         batch = resolve_obs_column(mdata, batch_key, cells, arg="batch_key")
         if batch.isna().any():
-            raise ValueError(f"`batch_key`={batch_key!r} has {int(batch.isna().sum())} NaN values.")
+            raise ValueError(
+                f"batch_key: expected a batch for every cell in {batch_key!r}, found "
+                f"{int(batch.isna().sum())} NaN values."
+            )
     train = _train_positions(train_indices, cells)
 
     def joint(rows: np.ndarray) -> MuData:
@@ -173,28 +181,33 @@ def cluster_for_augmentation(
 def _choose_method(mdata: MuData, mod_x: str, mod_y: str, method: str) -> tuple[str, str, str]:
     """Return ``(method, rna modality, other modality)``."""
     method = str(method).lower()
-    if method not in ("auto", *_METHOD_KIND):
-        raise ValueError(f"`method` must be 'auto', 'multivi' or 'totalvi', found {method!r}.")
-    kinds = {mod: infer_kind(mod, mdata.mod[mod]) for mod in (mod_x, mod_y)}
+    method_kinds = _method_kinds()
+    if method not in ("auto", *method_kinds):
+        raise ValueError(
+            f"method: expected 'auto' or one of {sorted(method_kinds)}, found {method!r}."
+        )
+    kinds = {mod: infer_kind(mdata.mod[mod], mod) for mod in (mod_x, mod_y)}
+    expression = "expression"
     if method == "auto":
         found = {kinds[mod_x], kinds[mod_y]}
-        for candidate, kind in _METHOD_KIND.items():
-            if found == {EXPRESSION, kind}:
+        for candidate, kind in method_kinds.items():
+            if found == {expression, kind}:
                 method = candidate
         if method == "auto":
             raise ValueError(
-                f"`method='auto'` needs one expression modality and one accessibility or protein "
-                f"modality; inferred kinds {kinds} (from var['feature_types'] or modality names). "
+                "method: expected (with 'auto') one expression modality and one accessibility or "
+                f"protein modality, found kinds {kinds} (from var['feature_types'] or modality "
+                "names). "
                 "Pass method='multivi' (RNA + ATAC) or 'totalvi' (RNA + ADT)."
             )
-    wanted = _METHOD_KIND[method]
+    wanted = method_kinds[method]
     for mod, kind in kinds.items():
-        if kind not in (None, EXPRESSION, wanted):
+        if kind not in (None, expression, wanted):
             raise ValueError(
-                f"`method`={method!r} pairs RNA with {wanted} data, but modality {mod!r} looks "
-                f"like {kind} data (inferred kinds {kinds})."
+                f"method: expected RNA with {wanted} data for {method!r}, found modality "
+                f"{mod!r} of kind {kind} (inferred kinds {kinds})."
             )
-    if kinds[mod_y] == EXPRESSION and kinds[mod_x] != EXPRESSION:
+    if kinds[mod_y] == expression and kinds[mod_x] != expression:
         return method, mod_y, mod_x
     if kinds[mod_x] == wanted and kinds[mod_y] != wanted:
         return method, mod_y, mod_x
@@ -210,7 +223,7 @@ def _train_positions(train_indices: Any, cells: pd.Index) -> np.ndarray | None:
     if values.dtype == bool:
         if values.shape != (n,):
             raise ValueError(
-                f"`train_indices` as a boolean mask must have one entry per cell ({n}), found "
+                f"train_indices: expected a boolean mask with one entry per cell ({n}), found "
                 f"shape {values.shape}."
             )
         positions = np.flatnonzero(values)
@@ -218,22 +231,24 @@ def _train_positions(train_indices: Any, cells: pd.Index) -> np.ndarray | None:
         positions = np.unique(values.ravel())
         if positions.size and (positions.min() < 0 or positions.max() >= n):
             raise ValueError(
-                f"`train_indices` must be positions in [0, {n}), found values from "
+                f"train_indices: expected positions in [0, {n}), found values from "
                 f"{positions.min()} to {positions.max()}."
             )
     elif values.dtype.kind in "OUS":
         found = cells.get_indexer(values.ravel().astype(str))
         if (found < 0).any():
             missing = values.ravel()[found < 0][:5].tolist()
-            raise KeyError(f"`train_indices` names cells not in the data, e.g. {missing}.")
+            raise MissingKeyError(
+                f"train_indices: expected names of cells in the data, found others, e.g. {missing}."
+            )
         positions = np.unique(found)
     else:
         raise TypeError(
-            "`train_indices` must hold integer positions, a boolean mask or obs_names, found "
+            "train_indices: expected integer positions, a boolean mask or obs_names, found "
             f"dtype {values.dtype}."
         )
     if positions.size < 3:
-        raise ValueError(f"`train_indices` must select at least 3 cells, found {positions.size}.")
+        raise ValueError(f"train_indices: expected at least 3 cells, found {positions.size}.")
     return positions.astype(np.intp)
 
 

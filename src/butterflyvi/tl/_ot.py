@@ -14,24 +14,15 @@ from anndata import AnnData
 from mudata import MuData
 from scipy import linalg
 
-from ._utils import (
-    ORIGIN_KEY,
-    PAIRING_UNS_KEY,
-    SOURCE_CELL_PREFIX,
-    assemble_mudata,
-    check_finite,
-    check_in_memory,
-    check_mod_names,
-    check_seed,
-    take_rows,
-    take_rows_matrix,
-)
+from .._constants import OT_COST_KEY
+from .._validation import MissingKeyError, check_finite, check_seed
+from ..kinds import infer_kind
+from ._assemble import pairs_to_mudata, take_rows_matrix
+from ._checks import check_in_memory, check_mod_names
 
 logger = logging.getLogger(__name__)
 
 OT_PAIR = "ot"
-#: ``MuData.obs`` column with each pair's Euclidean distance in its group's PCA space.
-COST_KEY = "butterfly_ot_cost"
 #: Groups up to this many cells get an exact PCA from their cell × cell Gram matrix.
 _GRAM_MAX_CELLS = 2000
 
@@ -109,9 +100,11 @@ def pair_by_ot(
     cells, with identical obs_names ``"{control_cell}+{stimulated_cell}"``. Each modality
     holds the rows of its source cells (X, every layer, obsm, obs columns) and copies of var,
     varm, varp and uns; both have the input's var_names. ``obs`` holds
-    ``"butterfly_origin"`` (``"ot"``), ``groupby``, ``"source_cell_<mod>"`` for each
-    modality, and ``"butterfly_ot_cost"`` (the pair's distance in its group's PCA space).
-    ``uns["butterfly_pairing"]`` records the arguments, per group the cells, the
+    ``"butterflyvi_origin"`` (``"ot"``), ``groupby``, ``"butterflyvi_source_cell_<mod>"``
+    for each modality, and ``"butterflyvi_ot_cost"`` (the pair's distance in its group's PCA
+    space). Each modality records its kind (``uns["butterflyvi_kind"]``, expression), so
+    ``setup_mudata(pairs, modalities=tuple(pairs.mod))`` needs no ``kinds=``.
+    ``uns["butterflyvi_pairing"]`` records the arguments, per group the cells, the
     components and the solver used (``"emd"``, ``"sinkhorn"`` or ``"minibatch-emd"``), and
     the groups skipped because they lack control or stimulated cells (with a warning).
 
@@ -131,32 +124,33 @@ def pair_by_ot(
     mod_c, mod_s = check_mod_names(mod_names)
     _check_args(n_pcs=n_pcs, max_cells_exact=max_cells_exact, fallback=fallback, reg=sinkhorn_reg)
     if not isinstance(adata, AnnData):
-        raise TypeError(f"`adata` must be an AnnData, found {type(adata).__name__}.")
-    check_in_memory(adata, name="`adata`")
+        raise TypeError(f"adata: expected an AnnData, found {type(adata).__name__}.")
+    check_in_memory(adata, name="adata")
     if not adata.obs_names.is_unique:
-        raise ValueError("`adata` has repeated obs_names; make them unique first.")
+        raise ValueError("adata: expected unique obs_names, found repeats; make them unique first.")
     for arg, key in (("condition_key", condition_key), ("groupby", groupby)):
         if key not in adata.obs.columns:
-            raise KeyError(
-                f"`{arg}`={key!r} is not a column of `adata.obs`; available: "
-                f"{list(adata.obs.columns)}."
+            raise MissingKeyError(
+                f"{arg}: expected a column of adata.obs ({list(adata.obs.columns)}), found {key!r}."
             )
     condition = adata.obs[condition_key].astype(object).to_numpy()
     conditions = pd.unique(condition[~pd.isna(condition)]).tolist()
     if control == stimulated:
-        raise ValueError(f"`control` and `stimulated` must differ, both are {control!r}.")
+        raise ValueError(
+            f"control, stimulated: expected two different conditions, found {control!r} twice."
+        )
     for arg, value in (("control", control), ("stimulated", stimulated)):
         if value not in conditions:
             raise ValueError(
-                f"`{arg}`={value!r} is not a value of `adata.obs[{condition_key!r}]`; found "
-                f"{conditions}."
+                f"{arg}: expected a value of adata.obs[{condition_key!r}] ({conditions}), found "
+                f"{value!r}."
             )
     labels = adata.obs[groupby]
     groups = pd.unique(labels.dropna().to_numpy()).tolist()
     held = _check_holdout(holdout, groups, groupby)
     if adata.X is None:
-        raise ValueError("`adata.X` is None; log-normalised expression is expected in X.")
-    check_finite(adata.X, name="`adata.X`")
+        raise ValueError("adata.X: expected log-normalised expression, found None.")
+    check_finite(adata.X, name="adata.X")
     matrix = adata.X.tocsr() if sp.issparse(adata.X) and adata.X.format != "csr" else adata.X
 
     rng = np.random.default_rng(seed)
@@ -199,8 +193,8 @@ def pair_by_ot(
         )
     if not pair_c:
         raise ValueError(
-            f"No group of {groupby!r} has both {control!r} and {stimulated!r} cells outside "
-            f"`holdout`; nothing to pair."
+            f"groupby: expected a group of {groupby!r} with both {control!r} and "
+            f"{stimulated!r} cells outside holdout, found none; nothing to pair."
         )
     pos_c, pos_s, costs = np.concatenate(pair_c), np.concatenate(pair_s), np.concatenate(pair_cost)
     order = np.argsort(pos_c, kind="stable")
@@ -210,16 +204,6 @@ def pair_by_ot(
     names_s = adata.obs_names.to_numpy()[pos_s].astype(str)
     obs_names = [f"{c}+{s}" for c, s in zip(names_c, names_s, strict=True)]
     group_values = labels.to_numpy()[pos_c]
-    obs = pd.DataFrame(
-        {
-            ORIGIN_KEY: pd.Categorical([OT_PAIR] * len(obs_names)),
-            groupby: pd.Categorical(group_values, categories=[g for g in groups if g not in held]),
-            f"{SOURCE_CELL_PREFIX}{mod_c}": names_c,
-            f"{SOURCE_CELL_PREFIX}{mod_s}": names_s,
-            COST_KEY: costs.astype(np.float64),
-        },
-        index=pd.Index(obs_names),
-    )
     record: dict[str, Any] = {
         "method": "pair_by_ot",
         "condition_key": condition_key,
@@ -237,24 +221,29 @@ def pair_by_ot(
         record["sinkhorn_reg"] = float(sinkhorn_reg)
     if seed is not None:
         record["seed"] = seed
-    return assemble_mudata(
-        {
-            mod_c: take_rows(adata, pos_c, obs_names),
-            mod_s: take_rows(adata, pos_s, obs_names),
+    # Both modalities are the input's expression, whatever they are called.
+    kind = infer_kind(adata) or "expression"
+    return pairs_to_mudata(
+        {mod_c: (adata, pos_c), mod_s: (adata, pos_s)},
+        obs_names=obs_names,
+        origin=OT_PAIR,
+        obs={
+            groupby: pd.Categorical(group_values, categories=[g for g in groups if g not in held]),
+            OT_COST_KEY: costs.astype(np.float64),
         },
-        obs=obs,
-        uns={PAIRING_UNS_KEY: record},
+        record=record,
+        kinds={mod_c: kind, mod_s: kind},
     )
 
 
 def _check_args(*, n_pcs: Any, max_cells_exact: Any, fallback: Any, reg: Any) -> None:
     for name, value in (("n_pcs", n_pcs), ("max_cells_exact", max_cells_exact)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, found {value!r}.")
+            raise ValueError(f"{name}: expected a positive integer, found {value!r}.")
     if fallback not in ("sinkhorn", "minibatch"):
-        raise ValueError(f"`fallback` must be 'sinkhorn' or 'minibatch', found {fallback!r}.")
+        raise ValueError(f"fallback: expected 'sinkhorn' or 'minibatch', found {fallback!r}.")
     if not isinstance(reg, int | float) or isinstance(reg, bool) or reg <= 0:
-        raise ValueError(f"`sinkhorn_reg` must be a positive number, found {reg!r}.")
+        raise ValueError(f"sinkhorn_reg: expected a positive number, found {reg!r}.")
 
 
 def _check_holdout(holdout: Any, groups: list, groupby: str) -> list:
@@ -268,7 +257,7 @@ def _check_holdout(holdout: Any, groups: list, groupby: str) -> list:
     missing = [h for h in held if h not in groups]
     if missing:
         raise ValueError(
-            f"`holdout` names groups not in `adata.obs[{groupby!r}]`: {missing}; groups: {groups}."
+            f"holdout: expected groups of adata.obs[{groupby!r}] ({groups}), found {missing}."
         )
     return list(held)
 

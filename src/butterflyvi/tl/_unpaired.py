@@ -10,17 +10,9 @@ import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
-from ._utils import (
-    ORIGIN_KEY,
-    PAIRING_UNS_KEY,
-    SOURCE_CELL_PREFIX,
-    assemble_mudata,
-    check_in_memory,
-    check_mod_names,
-    check_seed,
-    labels_to_str_keys,
-    take_rows,
-)
+from .._validation import MissingKeyError, check_seed
+from ._assemble import labels_to_str_keys, pairs_to_mudata
+from ._checks import check_in_memory, check_mod_names
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +64,8 @@ def pair_unpaired(
     ``"{x_cell}+{y_cell}#p{k}"`` (k the pair's position), pairs grouped by type in the order
     of first appearance in ``adata_x``. Each modality holds the rows of its source cells
     (X, every layer, obsm, obs columns) and copies of var, varm, varp and uns. ``obs`` holds
-    ``"butterfly_origin"`` (``"pseudo_pair"``), ``groupby`` (the pair's type) and
-    ``"source_cell_<mod>"`` for each modality. ``uns["butterfly_pairing"]`` is a dict with
+    ``"butterflyvi_origin"`` (``"pseudo_pair"``), ``groupby`` (the pair's type) and
+    ``"butterflyvi_source_cell_<mod>"`` for each modality. ``uns["butterflyvi_pairing"]`` is a dict with
     ``"method"``, ``"groupby"``, ``"seed"``, ``"shared_types"``, ``"dropped_types"``
     (``{mod: [types of that side with no counterpart]}``), ``"n_cells_per_type"``
     (``{mod: {type: cells}}``), ``"n_pairs_per_type"`` (``{type: pairs}``) and
@@ -96,18 +88,20 @@ def pair_unpaired(
     if n_pairs is not None and (
         isinstance(n_pairs, bool) or not isinstance(n_pairs, int | np.integer) or n_pairs < 1
     ):
-        raise ValueError(f"`n_pairs` must be a positive integer or None, found {n_pairs!r}.")
+        raise ValueError(f"n_pairs: expected a positive integer or None, found {n_pairs!r}.")
     labels = {}
     for arg, mod, adata in (("adata_x", mod_x, adata_x), ("adata_y", mod_y, adata_y)):
         if not isinstance(adata, AnnData):
-            raise TypeError(f"`{arg}` must be an AnnData, found {type(adata).__name__}.")
-        check_in_memory(adata, name=f"`{arg}`")
+            raise TypeError(f"{arg}: expected an AnnData, found {type(adata).__name__}.")
+        check_in_memory(adata, name=arg)
         if not adata.obs_names.is_unique:
-            raise ValueError(f"`{arg}` has repeated obs_names; make them unique first.")
+            raise ValueError(
+                f"{arg}: expected unique obs_names, found repeats; make them unique first."
+            )
         if groupby not in adata.obs.columns:
-            raise KeyError(
-                f"`groupby`={groupby!r} is not a column of `{arg}.obs`; available: "
-                f"{list(adata.obs.columns)}."
+            raise MissingKeyError(
+                f"groupby: expected a column of {arg}.obs ({list(adata.obs.columns)}), found "
+                f"{groupby!r}."
             )
         labels[mod] = adata.obs[groupby]
 
@@ -123,7 +117,7 @@ def pair_unpaired(
     }
     if not shared:
         raise ValueError(
-            f"`adata_x` and `adata_y` share no {groupby!r} label: {mod_x} has "
+            f"adata_x, adata_y: expected shared {groupby!r} labels, found none: {mod_x} has "
             f"{list(counts[mod_x].index)}, {mod_y} has {list(counts[mod_y].index)}."
         )
     if dropped[mod_x] or dropped[mod_y]:
@@ -157,15 +151,6 @@ def pair_unpaired(
     names_x = adata_x.obs_names.to_numpy()[pos_x].astype(str)
     names_y = adata_y.obs_names.to_numpy()[pos_y].astype(str)
     obs_names = [f"{a}+{b}#p{k}" for k, (a, b) in enumerate(zip(names_x, names_y, strict=True))]
-    obs = pd.DataFrame(
-        {
-            ORIGIN_KEY: pd.Categorical([PSEUDO_PAIR] * len(obs_names)),
-            groupby: pd.Categorical(types, categories=shared),
-            f"{SOURCE_CELL_PREFIX}{mod_x}": names_x,
-            f"{SOURCE_CELL_PREFIX}{mod_y}": names_y,
-        },
-        index=pd.Index(obs_names),
-    )
     record = {
         "method": "pair_unpaired",
         "groupby": groupby,
@@ -177,13 +162,12 @@ def pair_unpaired(
     }
     if seed is not None:
         record["seed"] = seed
-    return assemble_mudata(
-        {
-            mod_x: take_rows(adata_x, pos_x, obs_names),
-            mod_y: take_rows(adata_y, pos_y, obs_names),
-        },
-        obs=obs,
-        uns={PAIRING_UNS_KEY: record},
+    return pairs_to_mudata(
+        {mod_x: (adata_x, pos_x), mod_y: (adata_y, pos_y)},
+        obs_names=obs_names,
+        origin=PSEUDO_PAIR,
+        obs={groupby: pd.Categorical(types, categories=shared)},
+        record=record,
     )
 
 

@@ -1,4 +1,5 @@
 from ._callbacks import BestWeightsEarlyStopping
+from ._interrupt import interrupts_as_keyboard_interrupt
 from ._plan import VALIDATION_MONITOR, ButterflyTrainingPlan, NonFiniteLossError
 
 __all__ = [
@@ -6,4 +7,5 @@ __all__ = [
     "BestWeightsEarlyStopping",
     "ButterflyTrainingPlan",
     "NonFiniteLossError",
+    "interrupts_as_keyboard_interrupt",
 ]

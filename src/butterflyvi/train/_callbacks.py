@@ -15,8 +15,9 @@ class BestWeightsEarlyStopping(pl.Callback):
     """Stop phase 2 when ``monitor`` has not improved for ``patience`` epochs; restore the best.
 
     Phase 1 never stops early: the callback starts watching at epoch ``start_epoch``. At the
-    end of training (also when stopped early or interrupted) the module gets the weights of
-    the epoch with the lowest ``monitor`` — the original scButterfly keeps the last weights.
+    end of training (also when stopped early, interrupted, or stopped by an error) the module
+    gets the weights of the epoch with the lowest ``monitor`` — the original scButterfly keeps
+    the last weights. This callback is the only place that restores them.
 
     Parameters
     ----------
@@ -73,10 +74,13 @@ class BestWeightsEarlyStopping(pl.Callback):
             trainer.should_stop = True
 
     def restore_best(self, pl_module: pl.LightningModule) -> bool:
-        """Load the best weights into the module; return whether there were any."""
+        """Load the best weights into the module (left in eval mode); return whether there
+        were any.
+        """
         if self.best_state is None:
             return False
         pl_module.module.load_state_dict(copy.copy(self.best_state))
+        pl_module.module.eval()
         return True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 import lightning.pytorch as pl
 import torch
 
+from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from .._validation import invalid
 from ..module import ButterflyModule
-from ..module._module import MODALITY_KEYS
 from ._correlation import FeatureCorrelation
 
 #: Name of the validation metric early stopping watches in phase 2.
@@ -74,14 +75,14 @@ class ButterflyTrainingPlan(pl.LightningModule):
 
     Epochs ``[0, n_epochs_pretrain)`` are phase 1: each modality's autoencoder with its own
     VAE head, ``L_rec + w_m · KL`` with the KL weight warmed up linearly from 0 over
-    ``kl_warmup_epochs``; Adam. The following epochs are phase 2, per minibatch:
+    ``n_epochs_kl_warmup``; Adam. The following epochs are phase 2, per minibatch:
 
     1. discriminator step (SGD, ``lr_discriminator``) on ``L_Dis`` of detached embeddings;
     2. generator step (a fresh Adam, ``lr``) on the full loss minus ``w_dis · L_Dis``, with
        ``L_Dis`` recomputed by the updated discriminators; the adversarial term is applied
        only while ``L_Dis < adversarial_gate`` (set it to ``None`` to always apply it).
 
-    The KL weight warms up again over the first ``kl_warmup_epochs`` of phase 2, as in the
+    The KL weight warms up again over the first ``n_epochs_kl_warmup`` of phase 2, as in the
     original implementation. The plan holds no state that must survive a save.
 
     Parameters
@@ -94,8 +95,8 @@ class ButterflyTrainingPlan(pl.LightningModule):
         Adam learning rate of both phases (1e-3).
     lr_discriminator
         SGD learning rate of the discriminators (5e-3).
-    kl_warmup_epochs
-        Epochs of linear KL warm-up at the start of each phase (50).
+    n_epochs_kl_warmup
+        Epochs of linear KL warm-up at the start of each phase (50; scvi-tools' name).
     adversarial_gate
         Apply the adversarial term only while ``L_Dis`` is below this (1.35, just under the
         chance level 2 ln 2); ``None`` applies it always.
@@ -135,7 +136,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         n_epochs_pretrain: int,
         lr: float = 1e-3,
         lr_discriminator: float = 5e-3,
-        kl_warmup_epochs: int = 50,
+        n_epochs_kl_warmup: int = 50,
         adversarial_gate: float | None = 1.35,
         weight_decay: float = 0.0,
         validation_objective: str = "weighted",
@@ -143,14 +144,13 @@ class ButterflyTrainingPlan(pl.LightningModule):
     ):
         super().__init__()
         if loss_balance not in LOSS_BALANCES:
-            raise ValueError(
-                f"loss_balance: expected one of {LOSS_BALANCES}, found {loss_balance!r}."
-            )
+            raise invalid("loss_balance", f"one of {list(LOSS_BALANCES)}", repr(loss_balance))
         self.loss_balance = loss_balance
         if validation_objective not in VALIDATION_OBJECTIVES:
-            raise ValueError(
-                f"validation_objective: expected one of {VALIDATION_OBJECTIVES}, found "
-                f"{validation_objective!r}."
+            raise invalid(
+                "validation_objective",
+                f"one of {list(VALIDATION_OBJECTIVES)}",
+                repr(validation_objective),
             )
         self.validation_objective = resolve_validation_objective(validation_objective, module)
         self._baseline_losses: list[torch.Tensor] | None = None
@@ -159,7 +159,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         self.n_epochs_pretrain = int(n_epochs_pretrain)
         self.lr = lr
         self.lr_discriminator = lr_discriminator
-        self.kl_warmup_epochs = kl_warmup_epochs
+        self.n_epochs_kl_warmup = n_epochs_kl_warmup
         self.adversarial_gate = adversarial_gate
         self.weight_decay = weight_decay
         self.automatic_optimization = False
@@ -171,12 +171,13 @@ class ButterflyTrainingPlan(pl.LightningModule):
         """1 during pretraining, 2 during integrative training."""
         return 1 if self.current_epoch < self.n_epochs_pretrain else 2
 
-    def kl_scale(self) -> float:
-        """Linear warm-up factor of the KL weight within the current phase."""
-        if self.kl_warmup_epochs <= 0:
+    @property
+    def kl_weight(self) -> float:
+        """Linear warm-up factor of the KL weight within the current phase (scvi-tools' name)."""
+        if self.n_epochs_kl_warmup <= 0:
             return 1.0
         start = 0 if self.phase == 1 else self.n_epochs_pretrain
-        return min(1.0, (self.current_epoch - start) / self.kl_warmup_epochs)
+        return min(1.0, (self.current_epoch - start) / self.n_epochs_kl_warmup)
 
     def configure_optimizers(self):
         """Adam for phase 1, a fresh Adam for the phase-2 generator, SGD for discriminators."""
@@ -249,7 +250,8 @@ class ButterflyTrainingPlan(pl.LightningModule):
         self._raise_if_nonfinite()
 
     def _batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {key: batch[key].float() for key in MODALITY_KEYS}
+        keys = [*MODALITY_KEYS, *(k for k in COUNTS_KEYS if k in batch)]
+        return {key: batch[key].float() for key in keys}
 
     def training_step(self, batch, batch_idx):
         """One minibatch of the current phase."""
@@ -257,7 +259,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         n = tensors[MODALITY_KEYS[0]].shape[0]
         opt_pretrain, opt_generator, opt_discriminator = self.optimizers()
         if self.phase == 1:
-            out = self.module.pretrain_loss(tensors, kl_scale=self.kl_scale())
+            out = self.module.pretrain_loss(tensors, kl_weight=self.kl_weight)
             self._check_finite(out.loss, "pretraining loss")
             opt_pretrain.zero_grad()
             self.manual_backward(out.loss)
@@ -286,7 +288,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
                 tensors,
                 inference,
                 generative,
-                kl_scale=self.kl_scale(),
+                kl_weight=self.kl_weight,
                 adversarial_term=adv * applied,
                 weights=self.generator_weights(),
             )
@@ -311,17 +313,15 @@ class ButterflyTrainingPlan(pl.LightningModule):
         tensors = self._batch(batch)
         n = tensors[MODALITY_KEYS[0]].shape[0]
         if self.phase == 1:
-            out = self.module.pretrain_loss(tensors, kl_scale=1.0)
+            out = self.module.pretrain_loss(tensors, kl_weight=1.0)
             self._log_terms(out, "validation_pretrain", n, on_step=False)
             return
         _, generative, out = self.module(tensors)
         self._log_terms(out, "validation", n, on_step=False)
         if self.validation_objective == "correlation":
-            for t, key in enumerate(MODALITY_KEYS):
-                decoder = self.module.decoders[t]
+            for t in range(2):
                 self._correlations[t].update(
-                    decoder.activate(generative[f"pre_{1 - t}_{t}"]),
-                    self.module.loss_target(tensors[key], t),
+                    self.module.predicted(generative, 1 - t, t), self.module.observed(tensors, t)
                 )
             return
         if self.validation_objective == "relative":
@@ -386,8 +386,8 @@ class ButterflyTrainingPlan(pl.LightningModule):
             with torch.random.fork_rng(devices=[]), torch.no_grad():
                 for batch in loader:
                     tensors = self._batch(batch)
-                    for m, key in enumerate(MODALITY_KEYS):
-                        target = self.module.loss_target(tensors[key], m).double()
+                    for m in range(2):
+                        target = self.module.loss_target(tensors, m).double()
                         sums[m] = sums[m] + target.sum(0)
                         squares[m] = squares[m] + target.pow(2).sum(0)
                     count += tensors[MODALITY_KEYS[0]].shape[0]

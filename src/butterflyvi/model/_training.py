@@ -1,0 +1,134 @@
+"""Training a :class:`~butterflyvi.ButterflyModel`: the data split, the plan, the callbacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scvi.dataloaders import DataSplitter
+from scvi.model._utils import use_distributed_sampler
+from scvi.train import TrainRunner
+
+from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from .._validation import check_batch_size, invalid
+from ..train import (
+    VALIDATION_MONITOR,
+    BestWeightsEarlyStopping,
+    ButterflyTrainingPlan,
+    interrupts_as_keyboard_interrupt,
+)
+
+if TYPE_CHECKING:
+    from ._model import ButterflyModel
+
+logger = logging.getLogger(__name__)
+
+
+def check_epochs(max_epochs_pretrain: Any, max_epochs: Any) -> tuple[int, int]:
+    """Refuse negative or non-integer epoch counts, or two zeros."""
+    for name, value in (("max_epochs_pretrain", max_epochs_pretrain), ("max_epochs", max_epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise invalid(name, "a non-negative integer number of epochs", repr(value))
+    if max_epochs_pretrain + max_epochs == 0:
+        raise invalid(
+            "max_epochs_pretrain, max_epochs",
+            "numbers of epochs with a positive sum",
+            f"{max_epochs_pretrain} and {max_epochs}",
+        )
+    return int(max_epochs_pretrain), int(max_epochs)
+
+
+def loaded_keys(model: ButterflyModel) -> list[str]:
+    """Registry keys a minibatch must hold: both modalities, and the counts a likelihood fits."""
+    keys = list(MODALITY_KEYS)
+    for m in range(2):
+        if model.module.uses_counts(m):
+            keys.append(COUNTS_KEYS[m])
+    return keys
+
+
+def make_splitter(model: ButterflyModel, *, batch_size: int, **kwargs) -> DataSplitter:
+    """The scvi-tools ``DataSplitter``, dropping a last minibatch of one training cell."""
+    kwargs = {"batch_size": batch_size, "data_and_attributes": loaded_keys(model), **kwargs}
+    splitter = DataSplitter(model.adata_manager, **kwargs)
+    if splitter.n_train < 2:
+        raise invalid(
+            "mdata",
+            "at least 2 training cells",
+            f"{splitter.n_train} (of {model.adata.n_obs} cells with "
+            f"train_size={kwargs.get('train_size')})",
+        )
+    if splitter.n_train % batch_size == 1 and "drop_last" not in kwargs:
+        # A last minibatch of one cell breaks BatchNorm: drop it (a different cell each
+        # epoch, since minibatches are shuffled).
+        splitter = DataSplitter(model.adata_manager, drop_last=True, **kwargs)
+    return splitter
+
+
+def fit(
+    model: ButterflyModel,
+    *,
+    max_epochs_pretrain: int,
+    max_epochs: int,
+    batch_size: int,
+    early_stopping: bool,
+    early_stopping_patience: int | None,
+    split: dict[str, Any],
+    accelerator: str,
+    devices: Any,
+    plan_kwargs: dict[str, Any],
+    datasplitter_kwargs: dict[str, Any],
+    trainer_kwargs: dict[str, Any],
+):
+    """Run both phases; the best phase-2 weights end up in ``model.module``.
+
+    Returns what scvi-tools' ``TrainRunner`` returns.
+    """
+    if model.adata is None:
+        raise invalid(
+            "model",
+            "a model with training data",
+            "one loaded without data",
+            "Load it with ButterflyModel.load(path, adata=mdata) to train it further.",
+        )
+    max_epochs_pretrain, max_epochs = check_epochs(max_epochs_pretrain, max_epochs)
+    check_batch_size(batch_size, minimum=2)
+    splitter = make_splitter(
+        model,
+        batch_size=batch_size,
+        **split,
+        # Under DDP each process reads its own share of the minibatches (scvi-tools'
+        # BatchDistributedSampler); without it Lightning wraps the batch sampler itself and
+        # the minibatches come out malformed.
+        distributed_sampler=use_distributed_sampler(trainer_kwargs.get("strategy")),
+        **datasplitter_kwargs,
+    )
+    plan = ButterflyTrainingPlan(model.module, n_epochs_pretrain=max_epochs_pretrain, **plan_kwargs)
+    callbacks = list(trainer_kwargs.pop("callbacks", []))
+    best_weights = BestWeightsEarlyStopping(
+        VALIDATION_MONITOR,
+        start_epoch=max_epochs_pretrain,
+        patience=early_stopping_patience if early_stopping else None,
+    )
+    if splitter.n_val > 0:
+        callbacks.append(best_weights)
+        trainer_kwargs.setdefault("check_val_every_n_epoch", 1)
+    elif early_stopping:
+        logger.warning("No validation cells: early stopping and best-weight restoring are off.")
+    runner = TrainRunner(
+        model,
+        training_plan=plan,
+        data_splitter=splitter,
+        max_epochs=max_epochs_pretrain + max_epochs,
+        accelerator=accelerator,
+        devices=devices,
+        callbacks=callbacks,
+        early_stopping=False,
+        **trainer_kwargs,
+    )
+    try:
+        with interrupts_as_keyboard_interrupt(plan):
+            return runner()
+    finally:
+        model.best_epoch_ = best_weights.best_epoch
+        model.module.eval()

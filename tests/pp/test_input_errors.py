@@ -1,0 +1,120 @@
+"""Bad input gets a clear error naming the argument, what was expected and what was found.
+
+Covers ``ButterflyModel.setup_mudata``, ``train``, ``translate`` / ``get_latent_representation``
+on new data (feature alignment), and the input checks of ``pp``, ``tl`` and ``metrics`` that
+the other test files do not already cover. Everything runs on tiny synthetic data.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import anndata as ad
+import mudata as md
+import numpy as np
+import pandas as pd
+import pytest
+
+import butterflyvi as bf
+from _synthetic import tiny_paired
+from butterflyvi.model import ButterflyModel
+
+TRAIN = {
+    "batch_size": 32,
+    "accelerator": "cpu",
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+}
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def fit(model: ButterflyModel, pretrain: int = 1, epochs: int = 1, **kwargs) -> None:
+    """Train a tiny model (on one thread: see the ``one_torch_thread`` fixture)."""
+    model.train(max_epochs_pretrain=pretrain, max_epochs=epochs, **{**TRAIN, **kwargs})
+
+
+def make_raw(n_cells: int = 80, seed: int = 0) -> md.MuData:
+    """Raw paired counts: 30 genes, ~80 peaks on 2 chromosomes, 3 cell types."""
+    return tiny_paired(n_cells, seed=seed, preprocess=False)
+
+
+def preprocess(mdata: md.MuData) -> md.MuData:
+    """Preprocess both modalities in place (all genes kept, all open peaks kept)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
+        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
+        mdata.update()
+    return mdata
+
+
+def mudata_of(**mods: ad.AnnData) -> md.MuData:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return md.MuData(mods)
+
+
+@pytest.fixture(scope="module")
+def raw() -> md.MuData:
+    return make_raw()
+
+
+@pytest.fixture
+def mdata(raw) -> md.MuData:
+    return preprocess(raw.copy())
+
+
+@pytest.fixture(scope="module")
+def trained(raw):
+    mdata = preprocess(raw.copy())
+    ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
+    model = ButterflyModel(mdata)
+    fit(model)
+    return model, mdata
+
+
+def test_pp_refuses_unknown_layer_and_non_anndata(raw):
+    with pytest.raises(ValueError, match=r"layer: expected one of the layers \[\] or None"):
+        bf.pp.preprocess_rna(raw["rna"].copy(), layer="counts")
+    with pytest.raises(TypeError, match=r"adata: expected an AnnData, found MuData"):
+        bf.pp.preprocess_adt(raw)
+
+
+def test_pp_unparseable_peak_names(raw):
+    atac = raw["atac"].copy()
+    atac.var = pd.DataFrame(index=[f"peak{i}" for i in range(atac.n_vars)])
+    with pytest.raises(
+        ValueError, match=r"of .* names could not be parsed.*'peak0'.*Accepted formats"
+    ):
+        bf.pp.preprocess_atac(atac)
+    with pytest.raises(ValueError, match=r"could not be parsed"):
+        bf.pp.parse_peak_names(["chr1:100"])
+    with pytest.raises(ValueError, match=r"start <= end"):
+        bf.pp.parse_peak_names(["chr1:200-100"])
+
+
+def test_pp_empty_features_and_cells_do_not_divide_by_zero(raw):
+    rna = raw["rna"].copy()
+    X = rna.X.tolil()
+    X[:, 0] = 0  # an empty gene
+    X[0] = 0  # an empty cell
+    rna.X = X.tocsr()
+    with pytest.warns(UserWarning, match="1 of 80 cells have a total count of 0"):
+        bf.pp.preprocess_rna(rna, n_top_genes=1000)
+    assert np.isfinite(rna.X.data).all()
+    assert rna.X[0].nnz == 0 and rna.X[:, 0].nnz == 0
+    adt = raw["rna"].copy()
+    adt.X = X.tocsr()
+    bf.pp.preprocess_adt(adt)
+    assert np.isfinite(adt.X.data).all() and adt.X[0].nnz == 0
+    atac = raw["atac"].copy()
+    A = atac.X.tolil()
+    A[:, 0] = 0
+    A[0] = 0
+    atac.X = A.tocsr()
+    with pytest.warns(UserWarning, match="1 of 80 cells have no open peak"):
+        bf.pp.preprocess_atac(atac, min_cell_fraction=0.0)
+    assert np.isfinite(atac.X.data).all()
+    assert raw["atac"].var_names[0] not in atac.var_names  # the empty peak is dropped
