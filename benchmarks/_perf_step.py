@@ -12,7 +12,7 @@ from torch import nn
 
 from butterflyvi.module import ButterflyModule
 from butterflyvi.module._layers import ChromosomeDecoderLayer, ChromosomeEncoderLayer
-from butterflyvi.module._module import MODALITY_KEYS
+from butterflyvi._constants import MODALITY_KEYS
 from butterflyvi.train import ButterflyTrainingPlan
 
 

@@ -82,17 +82,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def _module_kwargs(spec: dict[str, Any], prepared: Prepared) -> dict[str, Any]:
-    from butterflyvi.module._networks import KIND_DEFAULTS, default_kl_weight
+    from butterflyvi.kinds import get_kind
 
     kwargs = dict(spec.get("module", {}))
     if "mask" in spec:
         kwargs["mask_rates"] = tuple(
-            spec["mask"].get(k, KIND_DEFAULTS[k]["mask_rate"]) for k in prepared.kinds
+            spec["mask"].get(k, get_kind(k).mask_rate) for k in prepared.kinds
         )
     if "kl_factor" in spec:
         n = [prepared.mdata[m].n_vars for m in prepared.modalities]
         kwargs["kl_weights"] = tuple(
-            spec["kl_factor"] * default_kl_weight(k, n_m)
+            spec["kl_factor"] * get_kind(k).kl_weight(n_m)
             for k, n_m in zip(prepared.kinds, n, strict=True)
         )
     return kwargs
