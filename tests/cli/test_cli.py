@@ -96,7 +96,7 @@ LAZY_IMPORT = """
 import sys
 import butterflyvi as bf
 assert not [m for m in ("torch", "scvi", "scanpy") if m in sys.modules], "eager import"
-assert bf.__all__ == ["ButterflyModel", "datasets", "hub", "metrics", "pl", "pp", "tl"]
+assert bf.__all__ == ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "pl", "pp", "tl"]
 assert isinstance(bf.__version__, str)
 assert {"ButterflyModel", "pp", "tl", "metrics", "pl", "datasets", "hub"} <= set(dir(bf))
 from butterflyvi import ButterflyModel
@@ -104,7 +104,8 @@ from butterflyvi.model import ButterflyModel as Direct
 assert bf.ButterflyModel is ButterflyModel is Direct
 assert callable(bf.pp.preprocess_rna) and bf.pp.preprocess_rna.__module__.startswith("butterflyvi.pp")
 for name in ("tl.augment", "metrics.accessibility", "pl.metric_table", "datasets.snareseq_demo",
-             "hub.to_hub_dir", "module.ButterflyModule", "train.ButterflyTrainingPlan"):
+             "hub.to_hub_dir", "module.ButterflyModule", "train.ButterflyTrainingPlan",
+             "kinds.get_kind"):
     package, attribute = name.split(".")
     assert callable(getattr(getattr(bf, package), attribute)), name
 try:
