@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint format bench docs tutorials clean
+.PHONY: install demo test test-all lint format bench docs tutorials serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# The CPU torch wheel first, so that nothing pulls a CUDA build; the package's own
 	# torch requirement stays loose for users.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,hub]"
+	$(BIN)/python -m pip install --quiet -e ".[test,hub,portal]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,8 +41,15 @@ docs: $(STAMP)
 tutorials: $(STAMP)
 	$(BIN)/python scripts/execute_tutorials.py
 
+# The web portal on this machine with the pretrained catalogue; the first start prints the
+# admin token (also in portal_data/admin_token). PORT and DATA override the defaults.
+PORT ?= 8000
+DATA ?= portal_data
+serve: $(STAMP)
+	$(BIN)/butterflyvi serve --data-dir $(DATA) --port $(PORT) --workers 2
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --dataset all
 
 clean:
-	rm -rf $(VENV) demo_output docs/_build .pytest_cache
+	rm -rf $(VENV) demo_output docs/_build .pytest_cache portal_data

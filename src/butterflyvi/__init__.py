@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import datasets, hub, kinds, metrics, pl, pp, tl
+    from . import datasets, hub, kinds, metrics, pl, pp, tl, zoo
     from . import model as model  # not in __all__, but attributes of the package
     from . import module as module
     from . import train as train
@@ -22,7 +22,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "pl", "pp", "tl"]
+__all__ = ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "pl", "pp", "tl", "zoo"]
 
 #: Attributes loaded on first access: name -> (module relative to the package, attribute or
 #: ``None`` for the module itself). ``model``, ``module`` and ``train`` are not in ``__all__``
@@ -36,6 +36,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "pl": (".pl", None),
     "pp": (".pp", None),
     "tl": (".tl", None),
+    "zoo": (".zoo", None),
     "model": (".model", None),
     "module": (".module", None),
     "train": (".train", None),

@@ -35,6 +35,10 @@ class MissingKeyError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+class ChecksumError(ValueError):
+    """A file whose SHA-256 is not the one recorded for it (refused before it is read)."""
+
+
 def message(argument: str, expected: str, found: str, hint: str | None = None) -> str:
     """``"argument: expected ..., found ...."`` plus an optional hint sentence."""
     text = f"{argument}: expected {expected}, found {found}"

@@ -40,19 +40,8 @@ def model_dir(raw_file, tmp_path_factory):
 
 
 def translate_argv(model_dir, data, source: str, out, *extra: str) -> list[str]:
-    """``butterflyvi translate`` arguments."""
-    return [
-        "translate",
-        "--model",
-        str(model_dir),
-        "--data",
-        str(data),
-        "--source",
-        source,
-        "--out",
-        str(out),
-        *extra,
-    ]
+    """``butterflyvi translate --model MODEL --source MOD IN OUT`` arguments."""
+    return ["translate", "--model", str(model_dir), "--source", source, str(data), str(out), *extra]
 
 
 def test_module_help_in_a_subprocess():
@@ -313,13 +302,21 @@ def test_translate_refuses_bad_input(raw_file, model_dir, tmp_path, capsys):
 
     partial = tmp_path / "partial.h5ad"
     raw["rna"][:, 10:].copy().write_h5ad(partial)
-    code = main(translate_argv(model_dir, partial, "rna", out))
+    code = main(translate_argv(model_dir, partial, "rna", out, "--missing", "error"))
     assert code == EXIT_USAGE
     err = capsys.readouterr().err
     assert "missing" in err and "Traceback" not in err
+    few = tmp_path / "few.h5ad"
+    raw["rna"][:, :200].copy().write_h5ad(few)  # 200 of 1,677 genes: refused by default
+    assert main(translate_argv(model_dir, few, "rna", out)) == EXIT_USAGE
+    assert "data: expected at least 50%" in capsys.readouterr().err
+    assert main([*base[:3], "--source", "rna", str(data)]) == EXIT_USAGE
+    assert "OUT: expected a file" in capsys.readouterr().err
 
     assert main(translate_argv(tmp_path, data, "rna", out)) == EXIT_USAGE
     assert "model.pt" in capsys.readouterr().err
+    assert main(translate_argv("no-such-model", data, "rna", out)) == EXIT_USAGE
+    assert "expected a catalogue model" in capsys.readouterr().err
 
     assert main([*base, "--source", "rna"]) == EXIT_OK
     assert main([*base, "--source", "rna"]) == EXIT_USAGE  # exists now

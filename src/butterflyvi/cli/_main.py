@@ -7,17 +7,20 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import demo, evaluate, train, translate
+from . import demo, evaluate, models, serve, train, translate, users
 from ._errors import EXIT_FAILURE, EXIT_USAGE, INPUT_ERRORS, InputError, error_message
 
-SUBCOMMANDS = (demo, train, translate, evaluate)
+SUBCOMMANDS = (demo, train, translate, evaluate, models, serve, users)
 
 DESCRIPTION = """\
 Single-cell cross-modality translation (scButterfly) with scvi-tools on MuData.
 
   butterflyvi demo --out demo_output          train and evaluate on the bundled SNARE-seq demo
   butterflyvi train --data paired.h5mu --modalities rna atac --out model/
-  butterflyvi translate --model model/ --data new_rna.h5ad --source rna --out atac_pred.h5ad
+  butterflyvi translate --model model/ --source rna new_rna.h5ad atac_pred.h5ad
+  butterflyvi models list                   the pretrained catalogue (bf.zoo)
+  butterflyvi serve --data-dir portal/      the web portal (pip install 'butterflyvi[portal]')
+  butterflyvi translate --model mouse-cortex-rna-atac --source rna new_rna.h5ad atac.h5ad
   butterflyvi evaluate --pred atac_pred.h5ad --truth measured_atac.h5ad
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or input error.

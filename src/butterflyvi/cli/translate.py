@@ -7,38 +7,41 @@ import time
 from pathlib import Path
 
 from ._errors import EXIT_OK, InputError
-from ._io import DATA_SUFFIXES, existing_dir, existing_file, output_file, read_data
+from ._io import DATA_SUFFIXES, existing_file, output_file, read_data
 
-#: File names scvi-tools writes when saving a model.
+#: File scvi-tools writes when saving a model.
 MODEL_FILE = "model.pt"
-MODEL_DATA_FILE = "mdata.h5mu"
 
 
 def register(subparsers) -> None:
     """Add the ``translate`` subcommand."""
     parser = subparsers.add_parser(
         "translate",
-        help="translate cells from one modality to the other with a saved model",
+        help="translate cells from one modality to the other with a saved or catalogue model",
         description=(
-            "Translate the cells of a file from the SOURCE modality to the model's other "
-            "modality. DATA is a MuData holding modality SOURCE, or a one-modality AnnData of "
-            "new cells: raw counts are preprocessed with the model's stored preprocessing, "
-            "features are matched by name (any order). OUT.h5ad receives the prediction; "
-            "OUT.h5mu receives the input with the prediction added as modality "
-            "'<target>_from_<source>'."
+            "Translate the cells of IN from the SOURCE modality to the model's other modality. "
+            "MODEL is a catalogue name (see `butterflyvi models list`) or a folder written by "
+            "`butterflyvi train` / ButterflyModel.save. IN is a MuData holding modality SOURCE, "
+            "or a one-modality AnnData of new cells: raw counts are preprocessed with the "
+            "model's stored preprocessing, features are matched by name or Ensembl id (any "
+            "order), and the overlap is reported. OUT.h5ad receives the prediction; OUT.h5mu "
+            "receives the input with the prediction added as modality '<target>_from_<source>'."
         ),
     )
-    parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="saved model folder")
     parser.add_argument(
-        "--data", required=True, metavar="FILE", help="cells to translate (.h5ad or .h5mu)"
+        "--model", required=True, metavar="MODEL", help="catalogue name or saved model folder"
     )
     parser.add_argument("--source", required=True, help="measured modality, e.g. rna")
-    parser.add_argument("--out", required=True, metavar="OUT", help="output .h5ad or .h5mu")
+    parser.add_argument("input", nargs="?", metavar="IN", help="cells to translate (.h5ad/.h5mu)")
+    parser.add_argument("output", nargs="?", metavar="OUT", help="output .h5ad or .h5mu")
+    parser.add_argument("--data", metavar="FILE", help="the same as IN")
+    parser.add_argument("--out", metavar="FILE", help="the same as OUT")
     parser.add_argument(
         "--missing",
-        choices=("error", "zero"),
-        default="error",
-        help="model features absent from the data: refuse (error) or fill with zeros",
+        choices=("auto", "error", "zero"),
+        default="auto",
+        help="model features absent from the data: fill with zeros when at least half are "
+        "present (auto), refuse any (error), or always fill (zero)",
     )
     parser.add_argument("--layer", help="layer of the data to read (default X)")
     parser.add_argument(
@@ -49,7 +52,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--training-data",
         metavar="FILE.h5mu",
-        help="the model's training MuData, when MODEL_DIR was saved without it",
+        help="not needed (models load without their data); accepted for older scripts",
     )
     parser.add_argument("--batch-size", type=int, default=1024, metavar="N", help="cells/batch")
     parser.add_argument(
@@ -59,37 +62,39 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def load_model(model_dir: Path, *, training_data: Path | None, accelerator: str):
-    """Load a saved ButterflyModel, with its own saved data or ``training_data``."""
+def load_model(model: str, *, training_data: Path | None, accelerator: str):
+    """A saved model folder (loaded without data unless ``training_data``) or a catalogue
+    model (checksum-verified).
+    """
     from ..model import ButterflyModel
 
-    if not (model_dir / MODEL_FILE).is_file():
+    folder = Path(model)
+    if not folder.is_dir():
+        from .. import zoo
+
+        names = list(zoo.available()["name"])
+        if model not in names:
+            raise InputError(
+                f"--model: expected a catalogue model ({', '.join(names)}) or a saved model "
+                f"folder, found {model!r}."
+            )
+        return zoo.load(model, accelerator=accelerator)
+    if not (folder / MODEL_FILE).is_file():
         raise InputError(
-            f"--model: {str(model_dir)!r} holds no {MODEL_FILE}; expected a folder written by "
+            f"--model: {str(folder)!r} holds no {MODEL_FILE}; expected a folder written by "
             "`butterflyvi train` or ButterflyModel.save."
         )
-    adata = None
-    if training_data is not None:
-        adata = read_data(training_data)
-    elif not (model_dir / MODEL_DATA_FILE).is_file():
-        raise InputError(
-            f"--model: {str(model_dir)!r} was saved without its training data "
-            f"({MODEL_DATA_FILE}); pass --training-data FILE.h5mu (the MuData it was trained "
-            "on), or save the model with save_anndata=True."
-        )
-    return ButterflyModel.load(str(model_dir), adata=adata, accelerator=accelerator)
+    adata = read_data(training_data) if training_data is not None else False
+    return ButterflyModel.load(str(folder), adata=adata, accelerator=accelerator)
 
 
-def prefixed(prediction, key: str):
-    """A copy of ``prediction`` with var_names ``"{key}:{name}"`` (as ``translate`` stores them).
-
-    The original names go to ``var["feature_name"]``; this keeps the MuData's var_names unique
-    when both modalities share feature names (e.g. control and stimulated expression).
-    """
-    stored = prediction.copy()
-    stored.var["feature_name"] = stored.var_names
-    stored.var_names = [f"{key}:{name}" for name in stored.var_names]
-    return stored
+def _one_of(positional: str | None, option: str | None, name: str, flag: str) -> str:
+    """The value given as the positional ``name`` or as ``flag`` (exactly one of them)."""
+    if positional is not None and option is not None:
+        raise InputError(f"{name}: expected it once, found both {name} and {flag}.")
+    if positional is None and option is None:
+        raise InputError(f"{name}: expected a file ({name} or {flag}), found none.")
+    return positional if positional is not None else option
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
     from mudata import MuData
 
     started = time.perf_counter()
-    model_dir = existing_dir(args.model, argument="--model")
-    data_path = existing_file(args.data, argument="--data", suffixes=DATA_SUFFIXES)
-    out = output_file(args.out, argument="--out", suffixes=DATA_SUFFIXES, overwrite=args.overwrite)
+    data_arg = _one_of(args.input, args.data, "IN", "--data")
+    out_arg = _one_of(args.output, args.out, "OUT", "--out")
+    data_path = existing_file(data_arg, argument="IN", suffixes=DATA_SUFFIXES)
+    out = output_file(out_arg, argument="OUT", suffixes=DATA_SUFFIXES, overwrite=args.overwrite)
     training = None
     if args.training_data is not None:
         training = existing_file(
@@ -111,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from ._warnings import quiet
 
     with quiet():
-        model = load_model(model_dir, training_data=training, accelerator=args.accelerator)
+        model = load_model(args.model, training_data=training, accelerator=args.accelerator)
         if args.source not in model.modalities_:
             raise InputError(
                 f"--source: expected one of the model's modalities {model.modalities_}, found "
@@ -133,9 +139,18 @@ def run(args: argparse.Namespace) -> int:
         elif isinstance(data, MuData):
             data.write(out)  # translate added the prediction as modality `key`
         else:
+            from ..model._inference import prefixed
+
             MuData({args.source: data, key: prefixed(prediction, key)}).write(out)
 
     wall = time.perf_counter() - started
+    overlap = prediction.uns.get("butterflyvi_feature_overlap", {})
+    if overlap and overlap.get("n_found") != overlap.get("n_model"):
+        print(
+            f"feature overlap: {overlap['n_found']:,} of the model's {overlap['n_model']:,} "
+            f"{args.source} features ({overlap['fraction']:.1%}) found in IN; the others were "
+            "filled with zeros"
+        )
     print(
         f"translated {prediction.n_obs:,} cells {args.source} → {target} "
         f"({prediction.n_vars:,} features) in {wall:.1f} s; wrote {out}"

@@ -84,6 +84,7 @@ def to_hub_dir(
     max_cells: int | None = None,
     seed: int = 0,
     license_info: str = "cc-by-4.0",
+    save_data: bool = True,
     overwrite: bool = False,
 ) -> Path:
     """Write ``model`` as a folder that :class:`scvi.hub.HubModel` loads and can push.
@@ -129,6 +130,11 @@ def to_hub_dir(
         Seed of that subset.
     license_info
         Hugging Face license identifier.
+    save_data
+        Store training cells beside the model (scvi-hub's usual layout). ``False`` writes the
+        weights only: the model loads without data (``ButterflyModel.load``,
+        :func:`butterflyvi.zoo.load`) and translates new cells; scvi-tools' own
+        ``HubModel.load_model`` then needs ``adata=`` or ``training_data_url``.
     overwrite
         Replace the contents of an existing non-empty ``local_dir``.
 
@@ -163,7 +169,7 @@ def to_hub_dir(
         raise FileExistsError(
             f"local_dir: {str(local_dir)!r} is not empty; pass overwrite=True to replace it."
         )
-    stored = _stored_data(model, max_cells, seed)
+    stored = _stored_data(model, max_cells, seed) if save_data else None
     card = model_card(
         model,
         description=description,
@@ -172,14 +178,20 @@ def to_hub_dir(
         tissues=tissues,
         benchmark=benchmark,
         training_data_url=training_data_url,
-        training_data_note=_data_note(model, stored),
+        training_data_note=_data_note(model, stored) if save_data else _WEIGHTS_ONLY_NOTE,
         license_info=license_info,
     )
     hub = scvi_hub()
-    _save(model, local_dir, stored)
-    metadata = hub.HubMetadata.from_dir(
-        str(local_dir),
-        anndata_version=package_version("anndata"),
+    if save_data:
+        _save(model, local_dir, stored)
+    else:
+        model.save(str(local_dir), save_anndata=False, overwrite=True)
+    # Built from the model itself rather than HubMetadata.from_dir, which unpickles model.pt
+    # without torch's weights-only restriction.
+    metadata = hub.HubMetadata(
+        model.registry_["scvi_version"],
+        package_version("anndata"),
+        type(model).__name__,
         model_parent_module=MODEL_PARENT_MODULE,
     )
     # Set after construction: HubMetadata.__post_init__ checks a URL with an HTTP request.
@@ -187,6 +199,12 @@ def to_hub_dir(
     metadata.save(str(local_dir / "_scvi_required_metadata.json"), overwrite=True)
     (local_dir / "README.md").write_text(card, encoding="utf-8")
     return local_dir
+
+
+_WEIGHTS_ONLY_NOTE = (
+    "This folder stores the weights, feature spaces and fitted preprocessing only (no "
+    "cells): the model loads without data and translates new cells."
+)
 
 
 def _data_note(model, stored) -> str:

@@ -360,6 +360,7 @@ class ButterflyModel(BaseModelClass):
         prefix: str | None = None,
         backup_url: str | None = None,
         allowed_classes_names_list: list[str] | None = None,
+        sha256: str | None = None,
     ) -> ButterflyModel:
         """Load a model saved with :meth:`save`, without unpickling arbitrary objects.
 
@@ -385,6 +386,9 @@ class ButterflyModel(BaseModelClass):
             Address to download ``model.pt`` from when it is not in ``dir_path``.
         allowed_classes_names_list
             Other model class names accepted in the saved file.
+        sha256
+            The expected SHA-256 of ``model.pt``: its bytes are hashed before anything is
+            unpickled and refused (:class:`~butterflyvi.zoo.ChecksumError`) when they differ.
         """
         from scvi.model._utils import parse_device_args
 
@@ -393,7 +397,7 @@ class ButterflyModel(BaseModelClass):
         if backup_url is not None and not os.path.isfile(os.path.join(dir_path, model_file)):
             download(backup_url, dir_path, model_file)
         names = (cls.__name__, *(allowed_classes_names_list or ()))
-        contents = read_model_file(dir_path, prefix=prefix, model_names=names)
+        contents = read_model_file(dir_path, prefix=prefix, model_names=names, sha256=sha256)
         attributes = dict(contents[SAVE_KEYS.ATTR_DICT_KEY])
         registry = attributes.pop("registry_")
         init_params = attributes.pop("init_params_")

@@ -15,6 +15,8 @@ DataFrames after loading.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import pickle
 from collections.abc import Iterator, Mapping
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._validation import MissingKeyError
+from .._validation import ChecksumError, MissingKeyError
 
 #: Key of the model class name in a saved scvi-tools registry (``scvi.data._constants``).
 _MODEL_NAME_KEY = "model_name"
@@ -180,6 +182,7 @@ def read_model_file(
     *,
     prefix: str | None = None,
     model_names: tuple[str, ...] = ("ButterflyModel",),
+    sha256: str | None = None,
 ) -> dict[str, Any]:
     """Read and check ``model.pt`` without running any code it might contain.
 
@@ -191,6 +194,9 @@ def read_model_file(
         Prefix of the saved file names.
     model_names
         Model class names accepted in the saved registry.
+    sha256
+        When given, the file's bytes are read once, hashed, and refused unless their SHA-256
+        is this; only then are they unpickled (from the same bytes).
 
     Returns
     -------
@@ -211,9 +217,10 @@ def read_model_file(
             f"dir_path: no saved model at {path} (expected the {SAVE_KEYS.MODEL_FNAME} "
             "written by ButterflyModel.save)."
         )
+    source = path if sha256 is None else _verified_bytes(path, sha256)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
-            contents = torch.load(path, map_location="cpu", weights_only=True)
+            contents = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         try:
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
@@ -237,6 +244,18 @@ def read_model_file(
         raise _invalid(path, _unreadable(err)) from None
     check_contents(contents, path=path, model_names=model_names)
     return contents
+
+
+def _verified_bytes(path: str, expected: str) -> io.BytesIO:
+    """The bytes of ``path``, refused unless their SHA-256 is ``expected``."""
+    data = Path(path).read_bytes()
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected.lower():
+        raise ChecksumError(
+            f"sha256: expected {expected} for {path}, found {found}; the file was changed or "
+            "corrupted after its checksum was recorded, so it was not read."
+        )
+    return io.BytesIO(data)
 
 
 def check_contents(contents: Any, *, path: str, model_names: tuple[str, ...]) -> None:

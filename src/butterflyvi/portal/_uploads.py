@@ -1,0 +1,163 @@
+"""Streaming multipart uploads to disk, with a size limit, never read whole into memory.
+
+The uploaded file's name is kept only as text (for display and the download name); the
+file is written to a path the portal chooses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+#: Largest non-file form field (bytes).
+MAX_FIELD_BYTES = 64 * 1024
+#: Suffixes an upload may have.
+SUFFIXES = (".h5ad", ".h5mu")
+
+
+class UploadError(Exception):
+    """An upload the portal refuses; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Upload:
+    """What a multipart request held: its form fields and the file written to disk."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    filename: str | None = None
+    size: int = 0
+
+
+def safe_filename(name: str | None) -> str:
+    """A display name of an uploaded file: its last path component, harmless characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return base[:120] or "upload"
+
+
+def upload_suffix(filename: str | None) -> str:
+    """``.h5ad`` or ``.h5mu`` from a file name, else refuse."""
+    lowered = (filename or "").lower()
+    for suffix in SUFFIXES:
+        if lowered.endswith(suffix):
+            return suffix
+    raise UploadError(
+        400, f"file: expected a .h5ad or .h5mu file, found {safe_filename(filename)!r}."
+    )
+
+
+async def receive(
+    content_type: str | None,
+    content_length: str | None,
+    chunks: AsyncIterator[bytes],
+    *,
+    file_field: str,
+    destination: Path,
+    max_bytes: int,
+) -> Upload:
+    """Parse a multipart body from ``chunks``, streaming ``file_field`` to ``destination``.
+
+    Raises :class:`UploadError` with 413 as soon as the body exceeds ``max_bytes`` (or its
+    declared length does), with 400 for a body that is not multipart or lacks the file.
+    """
+    if content_length is not None and content_length.isdigit() and int(content_length) > max_bytes:
+        raise UploadError(
+            413, f"file: expected at most {max_bytes:,} bytes, found {int(content_length):,}."
+        )
+    kind, params = parse_options_header(content_type or "")
+    if kind != b"multipart/form-data" or b"boundary" not in params:
+        raise UploadError(400, "body: expected multipart/form-data, found another content type.")
+    upload = Upload()
+    state: dict = {"name": None, "filename": None, "header": b"", "value": b"", "headers": {}}
+    values: dict[str, bytearray] = {}
+    handle = {"file": None}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".part")
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["header"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        state["headers"][state["header"].lower()] = state["value"]
+        state["header"], state["value"] = b"", b""
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        filename = disposition.get(b"filename")
+        state["name"] = name
+        if name == file_field and filename is not None:
+            upload.filename = filename.decode("utf-8", "replace")
+            handle["file"] = open(partial, "wb")
+        else:
+            values[name] = bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if handle["file"] is not None:
+            handle["file"].write(data[start:end])
+            upload.size += end - start
+            return
+        value = values[state["name"]]
+        value += data[start:end]
+        if len(value) > MAX_FIELD_BYTES:
+            raise UploadError(413, f"{state['name']}: expected a short form field, found more.")
+
+    def on_part_end() -> None:
+        if handle["file"] is not None:
+            handle["file"].close()
+            handle["file"] = None
+        state["headers"] = {}
+
+    parser = MultipartParser(
+        params[b"boundary"],
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    received = 0
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > max_bytes:
+                raise UploadError(413, f"file: expected at most {max_bytes:,} bytes, found more.")
+            parser.write(chunk)
+        parser.finalize()
+    except UploadError:
+        _discard(handle, partial)
+        raise
+    except Exception as error:  # a malformed body
+        _discard(handle, partial)
+        raise UploadError(400, f"body: expected a well-formed multipart body ({error}).") from None
+    upload.fields = {k: bytes(v).decode("utf-8", "replace") for k, v in values.items()}
+    if upload.filename is None or not partial.exists():
+        _discard(handle, partial)
+        raise UploadError(400, f"{file_field}: expected an uploaded file, found none.")
+    os.replace(partial, destination)
+    upload.path = destination
+    return upload
+
+
+def _discard(handle: dict, partial: Path) -> None:
+    if handle["file"] is not None:
+        handle["file"].close()
+        handle["file"] = None
+    partial.unlink(missing_ok=True)
