@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import pickle
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,8 @@ SAFE_GLOBALS: list = [
     (_multiarray.scalar, "numpy.core.multiarray.scalar"),
     *sorted({type(np.dtype(code)) for code in _DTYPE_CODES}, key=lambda t: t.__name__),
 ]
+
+_LOAD_LOCK = threading.Lock()
 
 _REQUIRED_KEYS = (
     SAVE_KEYS.MODEL_STATE_DICT_KEY,
@@ -219,7 +222,8 @@ def read_model_file(
         )
     source = path if sha256 is None else _verified_bytes(path, sha256)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        # safe_globals changes process-wide state on entry and exit: one load at a time.
+        with _LOAD_LOCK, torch.serialization.safe_globals(SAFE_GLOBALS):
             contents = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         try:

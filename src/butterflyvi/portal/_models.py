@@ -82,19 +82,23 @@ class ModelCache:
         self.size = size
         self._models: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[tuple[int, str], threading.Lock] = {}
 
     def get(self, user: dict, name: str, owner: str):
         """The model ``name`` as ``user`` sees it (``owner``: ``"catalogue"`` or the user)."""
         key = (user["id"] if owner != "catalogue" else 0, name)
         with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key]
-        model = self._load(user, name, owner)
-        with self._lock:
-            self._models[key] = model
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one load per model, however many requests ask at once
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    return self._models[key]
+            model = self._load(user, name, owner)
+            with self._lock:
+                self._models[key] = model
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
         return model
 
     def _load(self, user: dict, name: str, owner: str):
