@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from butterflyvi._constants import MODALITY_KEYS
 from butterflyvi.module import ButterflyModule
 from butterflyvi.module._layers import ChromosomeDecoderLayer, ChromosomeEncoderLayer
-from butterflyvi._constants import MODALITY_KEYS
 from butterflyvi.train import ButterflyTrainingPlan
 
 

@@ -28,8 +28,19 @@ CARD_METRIC = {"accessibility": "auroc", "default": "pearson_per_cell_mean"}
 
 def test_available_lists_the_catalogue():
     table = bf.zoo.available()
-    for column in ("name", "directions", "species", "tissue", "assay", "n_cells",
-                   "n_features", "source", "metrics", "version", "sha256"):
+    for column in (
+        "name",
+        "directions",
+        "species",
+        "tissue",
+        "assay",
+        "n_cells",
+        "n_features",
+        "source",
+        "metrics",
+        "version",
+        "sha256",
+    ):
         assert column in table.columns
     assert set(REQUIRED) <= set(table["name"])
     for row in table.itertuples():
@@ -90,7 +101,7 @@ def test_a_tampered_model_file_is_refused(tmp_path, monkeypatch):
     (copy / "model.pt").write_bytes(bytes(data))
     monkeypatch.setenv("BUTTERFLYVI_ZOO", str(tmp_path / "catalogue"))
     assert bf.zoo.model_dir(name) == copy
-    with pytest.raises(bf.zoo.ChecksumError, match="sha256: expected .*found"):
+    with pytest.raises(bf.zoo.ChecksumError, match=r"sha256: expected .*found"):
         bf.zoo.load(name)
     with pytest.raises(bf.zoo.ChecksumError):
         bf.ButterflyModel.load(copy, sha256=bf.zoo.entry(name)["sha256"])
