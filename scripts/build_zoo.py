@@ -5,8 +5,7 @@
     python scripts/build_zoo.py --list
 
 Steps: read the public data (``--data``: a local copy, file or folder; by default the shared
-data folder, or, online, a download from its original address checked against its SHA-256
-with ``bf.datasets``); a fixed seeded split (train / validation / test); preprocessing fitted
+data folder found by ``bf.datasets.shared_data_dir``); a fixed seeded split (train / validation / test); preprocessing fitted
 on the train + validation cells; training with the default preset (validation cells choose the
 best epoch); evaluation on the test cells beside the training-mean baseline; then a scvi-hub
 folder: ``model.pt`` (weights, feature spaces and fitted preprocessing; no cells),

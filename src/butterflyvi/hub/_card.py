@@ -97,8 +97,8 @@ new_cells = anndata.read_h5ad("new_{source}_cells.h5ad")
 pred = model.translate(new_cells, source="{source}")  # AnnData in the {target} feature space
 ```
 
-Or from the command line: `butterflyvi translate --model path/to/this/folder --data
-new_{source}_cells.h5ad --source {source} --out {target}_from_{source}.h5ad`.
+Or from the command line: `butterflyvi translate --model path/to/this/folder --source
+{source} new_{source}_cells.h5ad {target}_from_{source}.h5ad`.
 Both directions work (`source="{target}"` predicts {source})."""
 
 

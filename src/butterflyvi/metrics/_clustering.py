@@ -9,6 +9,7 @@ import scanpy as sc
 from anndata import AnnData
 from sklearn import metrics as skm
 
+from .._neighbors import neighbors
 from .._validation import MissingKeyError
 from ._inputs import as_table, check_finite, labels_of
 
@@ -101,7 +102,7 @@ def clustering(
 
     work = AnnData(X=table.X, obs=pd.DataFrame(index=[str(i) for i in range(n_cells)]))
     sc.pp.pca(work, n_comps=n_comps, random_state=seed)
-    sc.pp.neighbors(work, n_neighbors=n_neighbors, use_rep="X_pca", random_state=seed)
+    neighbors(work, n_neighbors=n_neighbors, use_rep="X_pca", seed=seed)
     if flavor == "igraph":
         sc.tl.leiden(
             work,

@@ -10,6 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._neighbors import neighbors
 from .._validation import MissingKeyError
 from ._utils import finish, make_axes
 
@@ -59,9 +60,7 @@ def embed(adata: AnnData, basis: str, *, n_pcs: int, n_neighbors: int, seed: int
     if basis == "tsne":
         sc.tl.tsne(work, use_rep="X_pca", random_state=seed)
         return work.obsm["X_tsne"]
-    sc.pp.neighbors(
-        work, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep="X_pca", random_state=seed
-    )
+    neighbors(work, n_neighbors=n_neighbors, use_rep="X_pca", seed=seed)
     sc.tl.umap(work, random_state=seed)
     return work.obsm["X_umap"]
 

@@ -195,7 +195,9 @@ class JobRunner:
 def embed(prediction, log: logging.Logger | None = None) -> None:
     """Leiden clusters (``obs["leiden"]``) and a UMAP (``obsm["X_umap"]``) of a translation."""
     import scanpy as sc
+    from anndata import AnnData
 
+    from .._neighbors import neighbors
     from .._threads import keep_torch_threads
 
     n = prediction.n_obs
@@ -203,11 +205,11 @@ def embed(prediction, log: logging.Logger | None = None) -> None:
         prediction.obs["leiden"] = "0"
         prediction.obsm["X_umap"] = np.zeros((n, 2), dtype=np.float32)
         return
-    work = prediction.copy()
+    work = AnnData(X=prediction.X)  # the same matrix, not a copy
     with keep_torch_threads():
         n_comps = int(min(50, n - 1, work.n_vars - 1))
-        sc.pp.pca(work, n_comps=n_comps)
-        sc.pp.neighbors(work, n_neighbors=min(15, n - 1), random_state=0)
+        sc.pp.pca(work, n_comps=n_comps, random_state=0)
+        neighbors(work, n_neighbors=15, use_rep="X_pca", seed=0)
         sc.tl.leiden(
             work, resolution=1.0, flavor="igraph", n_iterations=2, directed=False, random_state=0
         )

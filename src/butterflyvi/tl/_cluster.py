@@ -17,6 +17,7 @@ from anndata import AnnData
 from mudata import MuData
 
 from .._constants import CLUSTER_KEY
+from .._neighbors import neighbors
 from .._validation import MissingKeyError
 from ..kinds import available_kinds, get_kind, infer_kind
 from ._assemble import take_rows_matrix
@@ -337,12 +338,7 @@ def _leiden(
     embedding = AnnData(obs=pd.DataFrame(index=pd.Index(cells.astype(str))))
     embedding.obsm["X_joint"] = latent
     random_state = 0 if seed is None else seed
-    sc.pp.neighbors(
-        embedding,
-        n_neighbors=min(n_neighbors, embedding.n_obs - 1),
-        use_rep="X_joint",
-        random_state=random_state,
-    )
+    neighbors(embedding, n_neighbors=n_neighbors, use_rep="X_joint", seed=random_state)
     sc.tl.leiden(
         embedding,
         resolution=float(resolution),
