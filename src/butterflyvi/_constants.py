@@ -41,6 +41,8 @@ SOURCE_CELL_PREFIX = "butterflyvi_source_cell_"
 #: counts (registered when present, read by count likelihoods).
 MODALITY_KEYS = ("mod_0", "mod_1")
 COUNTS_KEYS = ("counts_0", "counts_1")
+#: Registry keys of each modality's extra input (e.g. gene activity beside ATAC).
+EXTRA_KEYS = ("extra_0", "extra_1")
 
 #: Current key -> the key releases up to 0.1 wrote.
 LEGACY_KEYS: dict[str, str] = {

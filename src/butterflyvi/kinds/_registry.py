@@ -38,6 +38,13 @@ class NetworkSpec:
         Units per chromosome of chromosome-blocked layers (32).
     output_batch_norm
         Whether the decoder's output layer normalises over the minibatch (the paper).
+    activation
+        Activation of hidden layers (``"leaky_relu"``, the paper; ``"relu"``, CrossMP).
+    chromosome_activation
+        Activation of chromosome-blocked layers (``"leaky_relu"``; ``"prelu"``, CrossMP).
+    chromosome_hidden
+        ``None``: one layer per chromosome (peaks → ``chromosome_units``, the paper); a width:
+        two layers (peaks → ``chromosome_hidden`` → ``chromosome_units``, CrossMP).
     """
 
     n_embedding: int = 128
@@ -45,6 +52,9 @@ class NetworkSpec:
     dropout: float = 0.1
     chromosome_units: int = 32
     output_batch_norm: bool = True
+    activation: str = "leaky_relu"
+    chromosome_activation: str = "leaky_relu"
+    chromosome_hidden: int | None = None
 
 
 @dataclass(frozen=True)

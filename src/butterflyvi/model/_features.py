@@ -30,7 +30,16 @@ from ..kinds import get_kind
 logger = logging.getLogger(__name__)
 
 #: ``var`` columns kept with the model, so that translations carry them.
-STORED_VAR_COLUMNS = ("chrom", "start", "end", "idf", "feature_types", "gene_ids")
+STORED_VAR_COLUMNS = (
+    "chrom",
+    "start",
+    "end",
+    "idf",
+    "feature_types",
+    "gene_ids",
+    "zscore_mean",
+    "zscore_std",
+)
 
 #: A feature overlap below this share of the model's features is refused (``missing="error"``).
 MIN_OVERLAP = 0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,23 +46,56 @@ def run_batches(
     *,
     batch_size: int,
     device: torch.device | str,
-) -> list[np.ndarray]:
-    """``fn(block, rows)`` of every ``batch_size``-row block of ``matrix``, in eval mode."""
+    post: Callable[[np.ndarray], Any] | None = None,
+) -> list:
+    """``fn(block, rows)`` of every ``batch_size``-row block of ``matrix``, in eval mode;
+    ``post`` is applied to each result as it comes (so that only one dense block is held).
+    """
     module.eval()
     out = []
     for start, block in enumerate(iterate_rows(matrix, batch_size)):
         rows = slice(start * batch_size, start * batch_size + block.shape[0])
-        out.append(fn(torch.from_numpy(block).to(device), rows).cpu().numpy())
+        result = fn(torch.from_numpy(block).to(device), rows).cpu().numpy()
+        out.append(result if post is None else post(result))
     return out
 
 
-def sparse_rows(blocks: list[np.ndarray], threshold: float) -> sp.csr_matrix:
-    """The blocks stacked into one CSR float32 matrix, values below ``threshold`` set to 0."""
-    rows = []
-    for block in blocks:
+def dense_rows(matrix, rows: slice, device) -> torch.Tensor:
+    """Rows ``rows`` of a sparse or dense matrix as a float32 tensor on ``device``."""
+    block = matrix[rows]
+    block = block.toarray() if sp.issparse(block) else np.asarray(block)
+    return torch.from_numpy(block.astype(np.float32, copy=False)).to(device)
+
+
+def thresholded(threshold: float) -> Callable[[np.ndarray], sp.csr_matrix]:
+    """A dense block as CSR float32, values below ``threshold`` set to 0."""
+
+    def convert(block: np.ndarray) -> sp.csr_matrix:
         block[block < threshold] = 0.0
-        rows.append(sp.csr_matrix(block))
-    return sp.vstack(rows, format="csr").astype(np.float32)
+        return sp.csr_matrix(block.astype(np.float32, copy=False))
+
+    return convert
+
+
+def stack_rows(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """CSR blocks stacked into one CSR matrix; each block is released once copied."""
+    n_rows = sum(b.shape[0] for b in blocks)
+    nnz = sum(b.nnz for b in blocks)
+    n_cols = blocks[0].shape[1] if blocks else 0
+    index_dtype = np.int64 if nnz > np.iinfo(np.int32).max else np.int32
+    data = np.empty(nnz, dtype=np.float32)
+    indices = np.empty(nnz, dtype=index_dtype)
+    indptr = np.zeros(n_rows + 1, dtype=index_dtype)
+    row = at = 0
+    while blocks:
+        block = blocks.pop(0)
+        data[at : at + block.nnz] = block.data
+        indices[at : at + block.nnz] = block.indices
+        indptr[row + 1 : row + block.shape[0] + 1] = block.indptr[1:] + at
+        row += block.shape[0]
+        at += block.nnz
+        del block
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
 
 
 def library_sizes(library_size, n_cells: int) -> np.ndarray | None:

@@ -15,14 +15,28 @@ from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager, fields
 from scvi.model.base import BaseModelClass
 
-from .._constants import COUNTS_KEYS, MODALITY_KEYS, OVERLAP_UNS_KEY, TRANSLATION_UNS_KEY
+from .._constants import (
+    COUNTS_KEYS,
+    EXTRA_KEYS,
+    MODALITY_KEYS,
+    OVERLAP_UNS_KEY,
+    TRANSLATION_UNS_KEY,
+)
 from .._validation import check_choice, invalid, missing
-from ..kinds import get_kind
+from ..kinds import get_kind, infer_kind
 from ..module import ButterflyModule
 from ..module._module import ACCESSIBILITY_TARGETS
 from ..train import ButterflyTrainingPlan
 from ._features import FeatureSpace, binarised, feature_mean_std
-from ._inference import add_prediction, library_sizes, modality_of, run_batches, sparse_rows
+from ._inference import (
+    add_prediction,
+    dense_rows,
+    library_sizes,
+    modality_of,
+    run_batches,
+    stack_rows,
+    thresholded,
+)
 from ._presets import check_preset, preset_kwargs
 from ._save_load import (
     SAVE_KEYS,
@@ -36,6 +50,7 @@ from ._save_load import (
     saved_data_path,
 )
 from ._setup import (
+    check_extra_inputs,
     check_layer,
     check_paired,
     check_values,
@@ -70,7 +85,9 @@ class ButterflyModel(BaseModelClass):
         Named configuration. ``"paper"`` reproduces the published method exactly;
         ``"default"`` is the same method with the decoders started at the training mean, a
         Bernoulli likelihood for accessibility and the best epoch chosen by correlation
-        (measured in ``docs/benchmarks.md``).
+        (measured in ``docs/benchmarks.md``); ``"crossmp"`` is CrossMP's architecture and
+        recipe (16-d bottlenecks, NB expression decoder, KL between the bottlenecks, one
+        training phase; ``docs/method.md``).
     likelihoods
         Likelihood per modality, by modality name (``{"rna": "nb"}``) or kind
         (``{"expression": "nb"}``): expression ``"mse"``, ``"nb"``, ``"zinb"``; accessibility
@@ -106,7 +123,7 @@ class ButterflyModel(BaseModelClass):
         self,
         mdata: MuData,
         *,
-        preset: Literal["default", "paper", "scaled", "binary"] = "default",
+        preset: Literal["default", "paper", "scaled", "binary", "crossmp"] = "default",
         likelihoods: Mapping[str, str] | None = None,
         output_init: Literal["mean", "random"] | None = None,
         **module_kwargs,
@@ -123,6 +140,14 @@ class ButterflyModel(BaseModelClass):
         ]
         self.features_ = {s.modality: s.to_saved() for s in spaces}
         self.preprocessing_ = {s.modality: s.preprocessing for s in spaces}
+        self.extras_ = {
+            modality: {
+                "modality": extra,
+                "kind": infer_kind(mdata[extra], extra) or "expression",
+                "var_names": mdata[extra].var_names.astype(str).tolist(),
+            }
+            for modality, extra in (args.get("extra_inputs") or {}).items()
+        }
         self.preset_ = preset
         self._build_module(likelihoods, module_kwargs)
         output_init = output_init or preset_kwargs(preset, "model")["output_init"]
@@ -168,6 +193,21 @@ class ButterflyModel(BaseModelClass):
         """Build the networks from the feature spaces and the preset (data are not needed)."""
         spaces = self.feature_spaces
         kwargs = {**preset_kwargs(self.preset_, "module"), **module_kwargs}
+        for key, default in (
+            ("mask_rates", lambda kind, n: get_kind(kind).mask_rate),
+            ("kl_weights", lambda kind, n: get_kind(kind).kl_weight(n)),
+            ("reconstruction_weights", lambda kind, n: 1.0),
+        ):
+            if isinstance(kwargs.get(key), Mapping):  # by kind (presets): any modality order
+                by_kind = kwargs[key]
+                kwargs[key] = [
+                    float(by_kind.get(s.kind, default(s.kind, s.n_features))) for s in spaces
+                ]
+        extras = getattr(self, "extras_", None) or {}
+        kwargs["extras"] = [
+            (len(extras[m]["var_names"]), extras[m]["kind"], None) if m in extras else None
+            for m in self.modalities_
+        ]
         likelihoods = dict(likelihoods or {})
         target = kwargs.pop("accessibility_target", None)
         if target is not None:  # the older name of the accessibility likelihood
@@ -239,6 +279,7 @@ class ButterflyModel(BaseModelClass):
         kinds: Sequence[str] | Mapping[str, str] | None = None,
         batch_key: str | None = None,
         counts_layer: str | None = COUNTS_LAYER,
+        extra_inputs: Mapping[str, str] | None = None,
         **kwargs,
     ):
         """Register the two modalities of ``mdata`` with the model.
@@ -268,6 +309,11 @@ class ButterflyModel(BaseModelClass):
         counts_layer
             Layer of raw counts, registered for each modality that has it (read only by
             count likelihoods); ``None`` registers none.
+        extra_inputs
+            ``{modality: extra modality}``: another modality of ``mdata`` (same cells) that
+            feeds an extra encoder of that side, added to its encoding at the bottleneck
+            (CrossMP), e.g. ``{"atac": "gene_activity"}`` with gene-activity scores from
+            :func:`butterflyvi.pp.gene_activity`. Its values are used as they are (``X``).
         **kwargs
             Passed to scvi-tools' ``AnnDataManager.register_fields``.
         """
@@ -283,6 +329,7 @@ class ButterflyModel(BaseModelClass):
             get_kind(kind).layout(adata.var)  # refuses what the kind's networks cannot use
         if batch_key is not None and batch_key not in mdata.obs:
             raise missing("batch_key", "a column of mdata.obs", repr(batch_key))
+        extras = check_extra_inputs(mdata, modalities, extra_inputs)
         with_counts = [
             counts_layer is not None and counts_layer in mdata[m].layers and counts_layer != layer
             for m, layer in zip(modalities, layer_pair, strict=True)
@@ -292,6 +339,7 @@ class ButterflyModel(BaseModelClass):
             modalities=list(modalities),
             kinds=list(kinds),
             counts_registered=with_counts,
+            extra_inputs=dict(extras),
         )
         mudata_fields = [
             fields.MuDataLayerField(
@@ -313,6 +361,17 @@ class ButterflyModel(BaseModelClass):
             )
             for i in range(2)
             if with_counts[i]
+        ]
+        mudata_fields += [
+            fields.MuDataLayerField(
+                EXTRA_KEYS[i],
+                None,
+                mod_key=extras[modalities[i]],
+                is_count_data=False,
+                mod_required=True,
+            )
+            for i in range(2)
+            if modalities[i] in extras
         ]
         if batch_key is not None:
             mudata_fields.append(
@@ -451,6 +510,7 @@ class ButterflyModel(BaseModelClass):
             BaseModelClass.__init__(model, registry=registry)
             for name in ("modalities_", "kinds_", "features_", "preprocessing_", "layers_"):
                 setattr(model, name, attributes[name])
+            model.extras_ = attributes.get("extras_", {})
             model.preset_ = non_kwargs.get("preset", "default")
             model._build_module(non_kwargs.get("likelihoods"), kwargs)
         model.init_params_ = init_params
@@ -567,6 +627,36 @@ class ButterflyModel(BaseModelClass):
         ids = adata.var["gene_ids"].astype(str) if "gene_ids" in adata.var else None
         return adata, matrix, space.overlap(adata.var_names, None if ids is None else pd.Index(ids))
 
+    def _extra(self, data, index: int, adata: AnnData):
+        """The extra input of modality ``index`` for the cells of ``data`` (dense float32
+        rows, aligned to the model's extra features), or ``None`` when it has none.
+        """
+        if not self.module.has_extra(index):
+            return None
+        data = self.adata if data is None else data
+        name = self.modalities_[index]
+        extra = self.extras_[name]
+        if not isinstance(data, MuData) or extra["modality"] not in data.mod:
+            raise missing(
+                "data",
+                f"a MuData holding modality {extra['modality']!r} beside {name!r} (the model "
+                f"adds it to its {name} encoding)",
+                type(data).__name__
+                if not isinstance(data, MuData)
+                else f"modalities {list(data.mod)}",
+                "Compute gene activity with butterflyvi.pp.gene_activity and put both in one "
+                "MuData with the same cells.",
+            )
+        part = data[extra["modality"]]
+        if not part.obs_names.equals(adata.obs_names):
+            raise invalid(
+                "data",
+                f"modality {extra['modality']!r} with the same cells as {name!r}",
+                "other cells or another order",
+            )
+        space = FeatureSpace(extra["modality"], extra["kind"], list(extra["var_names"]))
+        return space.to_model_space(part, preprocess=False, missing_features="auto")
+
     @torch.inference_mode()
     def translate(
         self,
@@ -652,15 +742,22 @@ class ButterflyModel(BaseModelClass):
                 f"a library size for {target_space.modality!r} ({likelihood.name!r})",
             )
         device = self.device
+        extra = self._extra(data, source_index, adata)
 
         def step(x: torch.Tensor, rows: slice) -> torch.Tensor:
             lib = None if library is None else torch.from_numpy(library[rows]).to(device)
-            return self.module.translate(x, source_index, target_index, lib)
+            ext = None if extra is None else dense_rows(extra, rows, device)
+            return self.module.translate(x, source_index, target_index, lib, ext)
 
-        blocks = run_batches(self.module, matrix, step, batch_size=batch_size, device=device)
-        prediction = AnnData(
-            X=sparse_rows(blocks, threshold), obs=adata.obs.copy(), var=target_space.var()
+        blocks = run_batches(
+            self.module,
+            matrix,
+            step,
+            batch_size=batch_size,
+            device=device,
+            post=thresholded(threshold),
         )
+        prediction = AnnData(X=stack_rows(blocks), obs=adata.obs.copy(), var=target_space.var())
         prediction.uns[TRANSLATION_UNS_KEY] = {
             "source": source,
             "target": target_space.modality,
@@ -704,13 +801,16 @@ class ButterflyModel(BaseModelClass):
         Array of shape ``(n_cells, n_latent)``.
         """
         index = self._modality_index(modality, "modality")
-        _, matrix, _ = self._source(
+        adata, matrix, _ = self._source(
             data, index, preprocess=preprocess, missing_features=missing, layer=layer
         )
+        extra = self._extra(data, index, adata)
         blocks = run_batches(
             self.module,
             matrix,
-            lambda x, rows: self.module.latent_mean(x, index),
+            lambda x, rows: self.module.latent_mean(
+                x, index, None if extra is None else dense_rows(extra, rows, self.device)
+            ),
             batch_size=batch_size,
             device=self.device,
         )

@@ -60,6 +60,41 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
 }
 
+# CrossMP (Lin et al. 2024; docs/method.md, "CrossMP"): 16-d bottlenecks, ReLU MLPs for
+# expression, two PReLU layers per chromosome for accessibility, an NB expression decoder
+# 16 → 64, a sigmoid accessibility decoder, the two bottlenecks pulled together by a KL term
+# (no discriminators, no prior), loss weights 1.33 (RNA) and 1 (ATAC), Adam lr 0.01, batch
+# 512, early stopping after 25 epochs, one training phase. Values by kind apply to any
+# modality order.
+PRESETS["crossmp"] = {
+    "model": {"output_init": "random"},
+    "likelihoods": {"expression": "nb", "accessibility": "bernoulli", "protein": "nb"},
+    "module": {
+        "n_embedding": 16,
+        "n_hidden": 64,
+        "n_latent": 16,
+        "chromosome_units": 16,
+        "chromosome_hidden": 32,
+        "activation": "relu",
+        "chromosome_activation": "prelu",
+        "dropout": 0.0,
+        "output_batch_norm": False,
+        "variational_head": "linear",
+        "alignment": "kl",
+        "adversarial_weight": 0.0,
+        "mask_rates": {"expression": 0.0, "accessibility": 0.0, "protein": 0.0},
+        "kl_weights": {"expression": 0.0, "accessibility": 0.0, "protein": 0.0},
+        "reconstruction_weights": {"expression": 1.33, "accessibility": 1.0, "protein": 1.0},
+    },
+    "plan": {"lr": 0.01, "validation_objective": "weighted", "n_epochs_kl_warmup": 0},
+    "train": {
+        "max_epochs_pretrain": 0,
+        "max_epochs": 500,
+        "batch_size": 512,
+        "early_stopping_patience": 25,
+    },
+}
+
 Part = Literal["model", "likelihoods", "module", "plan", "train"]
 
 

@@ -121,3 +121,34 @@ def check_values(adata: AnnData, layer: str | None, modality: str, kind: str | N
     check = get_kind(kind).check_registered if kind is not None else None
     if check is not None:
         check(modality, where, summary["n_negative"], summary["n_fraction"], summary["maximum"])
+
+
+def check_extra_inputs(
+    mdata: MuData, modalities: Sequence[str], extra_inputs: Mapping[str, str] | None
+) -> dict[str, str]:
+    """``{modality: extra modality}``, checked: known names, the same cells, finite values."""
+    if not extra_inputs:
+        return {}
+    if not isinstance(extra_inputs, Mapping):
+        raise wrong_type("extra_inputs", "a {modality: extra modality} mapping", extra_inputs)
+    out = {}
+    for modality, extra in extra_inputs.items():
+        if modality not in modalities:
+            raise missing(
+                "extra_inputs", f"keys among the modalities {list(modalities)}", repr(modality)
+            )
+        if extra not in mdata.mod or extra in modalities:
+            raise missing(
+                "extra_inputs",
+                f"another modality of mdata ({[m for m in mdata.mod if m not in modalities]})",
+                repr(extra),
+            )
+        check_same_cells(
+            mdata[extra].obs_names,
+            mdata.obs_names,
+            argument="extra_inputs",
+            what=f"modality {extra!r}",
+        )
+        check_values(mdata[extra], None, extra, None)
+        out[str(modality)] = str(extra)
+    return out

@@ -9,7 +9,7 @@ from scvi.dataloaders import DataSplitter
 from scvi.model._utils import use_distributed_sampler
 from scvi.train import TrainRunner
 
-from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from .._validation import check_batch_size, invalid
 from ..train import (
     VALIDATION_MONITOR,
@@ -39,11 +39,15 @@ def check_epochs(max_epochs_pretrain: Any, max_epochs: Any) -> tuple[int, int]:
 
 
 def loaded_keys(model: ButterflyModel) -> list[str]:
-    """Registry keys a minibatch must hold: both modalities, and the counts a likelihood fits."""
+    """Registry keys a minibatch must hold: both modalities, the counts a likelihood fits and
+    extra inputs.
+    """
     keys = list(MODALITY_KEYS)
     for m in range(2):
         if model.module.uses_counts(m):
             keys.append(COUNTS_KEYS[m])
+        if model.module.has_extra(m):
+            keys.append(EXTRA_KEYS[m])
     return keys
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS = ("leaky_relu", "sigmoid", "identity")
+ACTIVATIONS = ("leaky_relu", "relu", "prelu", "sigmoid", "identity")
 
 
 def input_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
@@ -59,9 +59,15 @@ def input_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Ten
 
 
 def make_activation(name: str) -> nn.Module:
-    """Return the activation module called ``name`` (LeakyReLU uses slope 0.01)."""
+    """Return the activation module called ``name`` (LeakyReLU uses slope 0.01; PReLU learns
+    one slope per layer).
+    """
     if name == "leaky_relu":
         return nn.LeakyReLU(0.01)
+    if name == "relu":
+        return nn.ReLU()
+    if name == "prelu":
+        return nn.PReLU()
     if name == "sigmoid":
         return nn.Sigmoid()
     if name == "identity":
@@ -109,7 +115,8 @@ def mlp(
     dims: Sequence[int],
     *,
     dropout: float,
-    last_activation: str = "leaky_relu",
+    activation: str = "leaky_relu",
+    last_activation: str | None = None,
 ) -> nn.Sequential:
     """Stack :class:`FCLayer` s through ``dims``; no dropout after the last layer."""
     layers = []
@@ -120,7 +127,7 @@ def mlp(
             FCLayer(
                 dims[i],
                 dims[i + 1],
-                activation=last_activation if last else "leaky_relu",
+                activation=(last_activation or activation) if last else activation,
                 dropout=0.0 if last else dropout,
             )
         )
@@ -179,7 +186,7 @@ class _ChromosomeBlocks(nn.Module):
 
 
 class ChromosomeEncoderLayer(_ChromosomeBlocks):
-    """Each chromosome's features → ``units`` hidden units; BatchNorm, LeakyReLU, Dropout.
+    """Each chromosome's features → ``units`` hidden units; BatchNorm, activation, Dropout.
 
     Output width is ``units * n_chrom`` (chromosomes in the order of ``groups``).
     """
@@ -191,6 +198,8 @@ class ChromosomeEncoderLayer(_ChromosomeBlocks):
         *,
         units: int = 32,
         dropout: float = 0.1,
+        activation: str = "leaky_relu",
+        batch_norm: bool = True,
     ):
         super().__init__(groups, n_features, units)
         max_len = self.index.shape[1]
@@ -200,8 +209,8 @@ class ChromosomeEncoderLayer(_ChromosomeBlocks):
         mask = torch.arange(max_len)[None, :] < self.lengths[:, None]
         with torch.no_grad():
             self.weight.mul_(mask[:, :, None])
-        self.norm = nn.BatchNorm1d(units * self.n_groups)
-        self.activation = nn.LeakyReLU(0.01)
+        self.norm = nn.BatchNorm1d(units * self.n_groups) if batch_norm else nn.Identity()
+        self.activation = make_activation(activation)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,3 +268,26 @@ class ChromosomeDecoderLayer(_ChromosomeBlocks):
         out = torch.baddbmm(self.bias.unsqueeze(1), blocks, self.weight)  # (n_chrom, batch, L)
         out = out.transpose(0, 1).reshape(n, -1).index_select(1, self.inverse)
         return self.norm(out)
+
+
+class BlockLinear(nn.Module):
+    """One linear map per block: ``(batch, n_blocks · n_in)`` → ``(batch, n_blocks · n_out)``,
+    each block of ``n_in`` units mapped by its own weights (a second per-chromosome layer),
+    then an activation.
+    """
+
+    def __init__(self, n_blocks: int, n_in: int, n_out: int, *, activation: str = "prelu"):
+        super().__init__()
+        self.n_blocks, self.n_in, self.n_out = n_blocks, n_in, n_out
+        self.weight = nn.Parameter(torch.empty(n_blocks, n_in, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_blocks, n_out))
+        bound = math.sqrt(6.0 / (n_in + n_out))
+        nn.init.uniform_(self.weight, -bound, bound)
+        self.activation = make_activation(activation)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Map each block of ``h``."""
+        n = h.shape[0]
+        blocks = h.reshape(n, self.n_blocks, self.n_in).transpose(0, 1)
+        out = torch.baddbmm(self.bias.unsqueeze(1), blocks, self.weight)
+        return self.activation(out.transpose(0, 1).reshape(n, -1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -10,13 +11,28 @@ import torch.nn.functional as F
 from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
-from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from ..kinds._registry import NetworkSpec, get_kind
 from ._layers import input_dropout
 from ._networks import Decoder, Discriminator, JointTranslator, SingleModalityHead
 
 #: ``accessibility_target`` (releases up to 0.1) -> the accessibility likelihood it meant.
 ACCESSIBILITY_TARGETS = {"scaled": "bce_tfidf", "binary": "bernoulli"}
+
+
+#: How the two modalities' latent posteriors are brought together in phase 2.
+ALIGNMENTS = ("adversarial", "kl")
+
+
+def symmetric_kl(
+    mean_0: torch.Tensor, log_var_0: torch.Tensor, mean_1: torch.Tensor, log_var_1: torch.Tensor
+) -> torch.Tensor:
+    """½ (KL(q₀ ‖ q₁) + KL(q₁ ‖ q₀)) of two diagonal Gaussians, averaged over elements."""
+    var_0, var_1 = log_var_0.exp(), log_var_1.exp()
+    squared = (mean_0 - mean_1).pow(2)
+    forward = 0.5 * (log_var_1 - log_var_0 + (var_0 + squared) / var_1 - 1.0)
+    backward = 0.5 * (log_var_0 - log_var_1 + (var_1 + squared) / var_0 - 1.0)
+    return 0.5 * (forward + backward).mean()
 
 
 def kl_to_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -100,8 +116,25 @@ class ButterflyModule(BaseModuleClass):
         accessibility_target: str | None = None,
         variational_head: str = "paper",
         output_batch_norm: bool = True,
+        activation: str = "leaky_relu",
+        chromosome_activation: str = "leaky_relu",
+        chromosome_hidden: int | None = None,
+        alignment: Literal["adversarial", "kl"] = "adversarial",
+        alignment_weight: float | None = None,
+        extras: Sequence[tuple[int, str, object] | None] = (None, None),
     ):
         super().__init__()
+        if alignment not in ALIGNMENTS:
+            raise ValueError(f"alignment: expected one of {list(ALIGNMENTS)}, found {alignment!r}.")
+        self.alignment = alignment
+        # Losses here are means over entries: the KL between the bottlenecks is weighted like
+        # the paper's ELBO term, 20 / I_x + 20 / I_y, unless given (weight 1 collapses both
+        # bottlenecks to a constant: measured on SNARE-seq, docs/method.md).
+        self.alignment_weight = float(
+            alignment_weight
+            if alignment_weight is not None
+            else sum(20.0 / int(n) for n in n_features)
+        )
         if len(n_features) != 2 or len(kinds) != 2:
             raise ValueError(
                 f"n_features, kinds: expected two modalities, found {len(n_features)} and "
@@ -145,6 +178,20 @@ class ButterflyModule(BaseModuleClass):
             dropout=dropout,
             chromosome_units=chromosome_units,
             output_batch_norm=output_batch_norm,
+            activation=activation,
+            chromosome_activation=chromosome_activation,
+            chromosome_hidden=chromosome_hidden,
+        )
+        # Extra inputs (e.g. gene activity beside ATAC) get their own encoder, added to the
+        # modality's encoding (CrossMP's element-wise merge at the bottleneck).
+        self.extras = tuple(extras)
+        self.extra_encoders = nn.ModuleDict(
+            {
+                str(m): get_kind(kind).build_encoder(n, layout, network)
+                for m, extra in enumerate(self.extras)
+                if extra is not None
+                for n, kind, layout in [extra]
+            }
         )
         self.encoders = nn.ModuleList(
             [
@@ -210,10 +257,27 @@ class ButterflyModule(BaseModuleClass):
         return list(self.discriminators.parameters())
 
     # ------------------------------------------------------------------ pieces
-    def encode(self, x: torch.Tensor, modality: int) -> torch.Tensor:
-        """Encoder space of ``x``; the input is masked (inverted dropout) in training only."""
-        x = input_dropout(x, self.mask_rates[modality], self.training)
-        return self.encoders[modality](x)
+    def encode(
+        self, x: torch.Tensor, modality: int, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Encoder space of ``x`` (plus the encoding of its extra input, when the modality has
+        one); inputs are masked (inverted dropout) in training only.
+        """
+        h = self.encoders[modality](input_dropout(x, self.mask_rates[modality], self.training))
+        key = str(modality)
+        if key in self.extra_encoders:
+            if extra is None:
+                raise ValueError(
+                    f"extra: expected the extra input of modality {modality} (the model was "
+                    "trained with one), found none."
+                )
+            rate = self.mask_rates[modality]
+            h = h + self.extra_encoders[key](input_dropout(extra, rate, self.training))
+        return h
+
+    def has_extra(self, modality: int) -> bool:
+        """Whether ``modality`` has an extra input."""
+        return str(modality) in self.extra_encoders
 
     def uses_counts(self, modality: int) -> bool:
         """Whether the likelihood of ``modality`` is fitted to its raw counts."""
@@ -278,7 +342,7 @@ class ButterflyModule(BaseModuleClass):
         total = 0.0
         rec, kl = {}, {}
         for m, key in enumerate(MODALITY_KEYS):
-            head = self.pretrain_heads[m](self.encode(tensors[key], m))
+            head = self.pretrain_heads[m](self.encode(tensors[key], m, tensors.get(EXTRA_KEYS[m])))
             target = self.loss_target(tensors, m)
             rec[m] = self.reconstruction_loss(self.decoders[m](head["out"]), target, m)
             kl[m] = kl_to_standard_normal(head["mean"], head["log_var"])
@@ -292,14 +356,25 @@ class ButterflyModule(BaseModuleClass):
 
     # ------------------------------------------------------------------ phase 2 (scvi contract)
     def _get_inference_input(self, tensors: dict[str, torch.Tensor], **kwargs):
-        return {"x_0": tensors[MODALITY_KEYS[0]], "x_1": tensors[MODALITY_KEYS[1]]}
+        return {
+            "x_0": tensors[MODALITY_KEYS[0]],
+            "x_1": tensors[MODALITY_KEYS[1]],
+            "extra_0": tensors.get(EXTRA_KEYS[0]),
+            "extra_1": tensors.get(EXTRA_KEYS[1]),
+        }
 
     @auto_move_data
-    def inference(self, x_0: torch.Tensor, x_1: torch.Tensor) -> dict[str, torch.Tensor]:
+    def inference(
+        self,
+        x_0: torch.Tensor,
+        x_1: torch.Tensor,
+        extra_0: torch.Tensor | None = None,
+        extra_1: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Encoder embeddings ``h_m`` and latent posteriors ``mean_m``, ``log_var_m``, ``z_m``."""
         out = {}
-        for m, x in enumerate((x_0, x_1)):
-            h = self.encode(x, m)
+        for m, (x, extra) in enumerate(((x_0, extra_0), (x_1, extra_1))):
+            h = self.encode(x, m, extra)
             post = self.translator.encode(h, m)
             out[f"h_{m}"] = h
             out[f"mean_{m}"] = post["mean"]
@@ -387,6 +462,14 @@ class ButterflyModule(BaseModuleClass):
             for m in range(2)
         }
         total = total + kl_weight * sum(self.kl_weights) * (kl["kl_0"] + kl["kl_1"])
+        if self.alignment == "kl":
+            kl["kl_between"] = symmetric_kl(
+                inference_outputs["mean_0"],
+                inference_outputs["log_var_0"],
+                inference_outputs["mean_1"],
+                inference_outputs["log_var_1"],
+            )
+            total = total + self.alignment_weight * kl["kl_between"]
         if adversarial_term is not None:
             total = total - self.adversarial_weight * adversarial_term
         return LossOutput(
@@ -411,19 +494,27 @@ class ButterflyModule(BaseModuleClass):
     # ------------------------------------------------------------------ inference
     @torch.inference_mode()
     def translate(
-        self, x: torch.Tensor, source: int, target: int, library: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        source: int,
+        target: int,
+        library: torch.Tensor | None = None,
+        extra: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predicted profile in modality ``target`` from ``x`` of ``source`` (the likelihood's
-        prediction; with ``library``, a count likelihood returns expected counts).
+        prediction; with ``library``, a count likelihood returns expected counts; ``extra``:
+        the source's extra input, when it has one).
 
         Uses the latent mean (no sampling) and no input masking when the module is in eval
         mode.
         """
-        z = self.translator.encode(self.encode(x, source), source)["z"]
+        z = self.translator.encode(self.encode(x, source, extra), source)["z"]
         pre = self.decoders[target](self.translator.decode(z, target))
         return self.likelihoods[target].predict(pre, library)
 
     @torch.inference_mode()
-    def latent_mean(self, x: torch.Tensor, source: int) -> torch.Tensor:
+    def latent_mean(
+        self, x: torch.Tensor, source: int, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean of the shared latent posterior of ``x`` from modality ``source``."""
-        return self.translator.encode(self.encode(x, source), source)["mean"]
+        return self.translator.encode(self.encode(x, source, extra), source)["mean"]

@@ -14,13 +14,15 @@ import torch
 from torch import nn
 
 from ..kinds._registry import NetworkSpec
-from ._layers import ChromosomeDecoderLayer, ChromosomeEncoderLayer, FCLayer, mlp
+from ._layers import BlockLinear, ChromosomeDecoderLayer, ChromosomeEncoderLayer, FCLayer, mlp
 
 
 def mlp_encoder(n_features: int, spec: NetworkSpec, *, n_hidden: int | None = None) -> nn.Module:
     """``n_features → n_hidden → n_embedding`` (``n_hidden`` defaults to ``spec.n_hidden``)."""
     hidden = spec.n_hidden if n_hidden is None else n_hidden
-    return mlp([n_features, hidden, spec.n_embedding], dropout=spec.dropout)
+    return mlp(
+        [n_features, hidden, spec.n_embedding], dropout=spec.dropout, activation=spec.activation
+    )
 
 
 def chromosome_encoder(
@@ -29,10 +31,38 @@ def chromosome_encoder(
     """Each chromosome's features → ``spec.chromosome_units``; the concatenation →
     ``n_embedding``.
     """
-    blocks = ChromosomeEncoderLayer(
-        groups, n_features, units=spec.chromosome_units, dropout=spec.dropout
+    width = spec.chromosome_units * len(groups)
+    if spec.chromosome_hidden is None:  # the paper: one layer per chromosome
+        blocks = ChromosomeEncoderLayer(
+            groups,
+            n_features,
+            units=spec.chromosome_units,
+            dropout=spec.dropout,
+            activation=spec.chromosome_activation,
+        )
+        return nn.Sequential(
+            blocks, FCLayer(width, spec.n_embedding, activation=spec.chromosome_activation)
+        )
+    # CrossMP: two layers per chromosome, each followed by its activation, no BatchNorm.
+    first = ChromosomeEncoderLayer(
+        groups,
+        n_features,
+        units=spec.chromosome_hidden,
+        dropout=0.0,
+        activation=spec.chromosome_activation,
+        batch_norm=False,
     )
-    return nn.Sequential(blocks, FCLayer(spec.chromosome_units * len(groups), spec.n_embedding))
+    second = BlockLinear(
+        len(groups),
+        spec.chromosome_hidden,
+        spec.chromosome_units,
+        activation=spec.chromosome_activation,
+    )
+    return nn.Sequential(
+        first,
+        second,
+        FCLayer(width, spec.n_embedding, activation=spec.chromosome_activation, batch_norm=False),
+    )
 
 
 def mlp_decoder(
@@ -40,7 +70,7 @@ def mlp_decoder(
 ) -> tuple[nn.Module, nn.Module]:
     """``n_embedding → n_hidden`` and ``n_hidden → n_features`` (pre-activation output)."""
     width = spec.n_hidden if n_hidden is None else n_hidden
-    hidden = FCLayer(spec.n_embedding, width, dropout=spec.dropout)
+    hidden = FCLayer(spec.n_embedding, width, dropout=spec.dropout, activation=spec.activation)
     output = FCLayer(width, n_features, activation="identity", batch_norm=spec.output_batch_norm)
     return hidden, output
 
@@ -50,7 +80,13 @@ def chromosome_decoder(
 ) -> tuple[nn.Module, nn.Module]:
     """``n_embedding → units · n_chrom`` and each chromosome's units → its features."""
     width = spec.chromosome_units * len(groups)
-    hidden = FCLayer(spec.n_embedding, width, dropout=spec.dropout)
+    hidden = FCLayer(
+        spec.n_embedding,
+        width,
+        dropout=spec.dropout,
+        activation=spec.chromosome_activation,
+        batch_norm=spec.chromosome_hidden is None,
+    )
     output = ChromosomeDecoderLayer(
         groups, n_features, units=spec.chromosome_units, batch_norm=spec.output_batch_norm
     )

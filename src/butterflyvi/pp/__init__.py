@@ -1,4 +1,5 @@
-"""Preprocessing: fit on training cells, store the state, re-apply to new cells, invert.
+"""Preprocessing: fit on training cells, store the state, re-apply to new cells, invert;
+CrossMP's filters, z-scoring and gene activity.
 
 Each ``preprocess_*`` function works in place (``copy=True`` returns a new AnnData), keeps
 the raw counts in ``layers["counts"]``, writes the transformed values to ``X`` (CSR, float32)
@@ -13,7 +14,10 @@ Input validators shared with the rest of the package live in ``butterflyvi.pp._c
 from .._validation import get_state
 from ._adt import preprocess_adt
 from ._atac import preprocess_atac
+from ._crossmp import preprocess_crossmp, velocity_genes
+from ._gene_activity import gene_activity, read_gene_annotation
 from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
+from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
 from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
 from ._rna import preprocess_rna
 from ._transform import apply_preprocessing
@@ -25,11 +29,18 @@ __all__ = [
     "chromosome_groups",
     "chromosome_order",
     "estimate_totals",
+    "filter_peaks",
+    "gene_activity",
     "get_state",
     "inverse_tfidf",
+    "merge_overlapping_peaks",
     "parse_peak_names",
     "preprocess_adt",
     "preprocess_atac",
+    "preprocess_crossmp",
     "preprocess_rna",
+    "read_gene_annotation",
     "recover_atac_counts",
+    "remove_sex_chromosomes",
+    "velocity_genes",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from scipy import sparse
 
 from .._constants import PP_UNS_KEY
 from .._validation import (
+    check_choice,
     check_fraction,
     check_matrix,
     counts_hint,
@@ -53,6 +55,7 @@ def preprocess_atac(
     *,
     min_cell_fraction: float = 0.005,
     layer: str | None = None,
+    transform: Literal["tfidf", "binary"] = "tfidf",
     copy: bool = False,
 ) -> AnnData | None:
     """Preprocess raw peak counts as scButterfly does.
@@ -78,6 +81,10 @@ def preprocess_atac(
         always dropped.
     layer
         Layer holding the raw counts; ``None`` for ``adata.X``.
+    transform
+        ``"tfidf"`` (scButterfly): ``X`` is the scaled TF-IDF below. ``"binary"`` (CrossMP):
+        ``X`` is the binarised matrix (the IDF is still fitted and stored, so a model can
+        recover counts either way).
     copy
         Return a preprocessed copy instead of modifying ``adata``.
 
@@ -106,6 +113,7 @@ def preprocess_atac(
 
     """
     min_cell_fraction = check_fraction(min_cell_fraction, name="min_cell_fraction")
+    check_choice(transform, name="transform", choices=("tfidf", "binary"))
     X = get_matrix(adata, layer)
     check_matrix(X, name=matrix_name(layer), require_counts=True, hint=counts_hint(adata, layer))
     coords = peak_coordinates(adata.var)
@@ -126,6 +134,8 @@ def preprocess_atac(
     binary = binarize(counts)
     idf = np.log1p(n_cells / n_cells_open[keep].astype(np.float64))
     scaled, totals, scale = tfidf_scaled(binary, idf)
+    if transform == "binary":
+        scaled = binary
     del binary
     warn_empty_cells(int((totals == 0).sum()), n_cells, "no open peak among the kept peaks")
 
@@ -151,6 +161,7 @@ def preprocess_atac(
         "min_cell_fraction": min_cell_fraction,
         "n_cells_fit": int(n_cells),
         "source_layer": "X" if layer is None else str(layer),
+        "transform": str(transform),
     }
     return adata if copy else None
 
@@ -181,6 +192,9 @@ def apply_atac(
     scale = positive_float(state["scale"], name="state['scale']")
     idf = reference_idf(var)
     selected, _ = select_columns(counts, source, var.index)
-    transformed, totals, _ = tfidf_scaled(binarize(selected), idf, scale)
+    binary = binarize(selected)
+    transformed, totals, _ = tfidf_scaled(binary, idf, scale)
+    if state.get("transform", "tfidf") == "binary":
+        transformed = binary
     warn_empty_cells(int((totals == 0).sum()), counts.shape[0], "no open reference peak")
     return transformed, selected, {"n_open_peaks": totals.astype(np.int64)}

@@ -14,6 +14,7 @@ from .._constants import PP_UNS_KEY
 from .._threads import keep_torch_threads
 from .._validation import (
     check_choice,
+    check_fraction,
     check_matrix,
     check_positive_int,
     counts_hint,
@@ -124,9 +125,11 @@ def preprocess_rna(
     target_sum: float | Literal["median"] = "median",
     flavor: Literal["seurat", "cell_ranger", "seurat_v3", "seurat_v3_paper"] = "seurat",
     subset: bool = True,
+    scale: Literal["none", "zscore"] = "none",
+    clip_quantile: float = 0.005,
     copy: bool = False,
 ) -> AnnData | None:
-    """Preprocess raw gene-expression counts as scButterfly does.
+    """Preprocess raw gene-expression counts as scButterfly does (or as CrossMP does).
 
     Each cell is scaled to ``target_sum`` total counts, ``log1p`` is applied, and the
     ``n_top_genes`` highly variable genes are selected with
@@ -153,6 +156,15 @@ def preprocess_rna(
     subset
         Subset the genes of ``adata`` in place to the highly variable ones (if ``adata`` is a
         modality of a MuData, call ``mdata.update()`` afterwards).
+    scale
+        ``"none"`` (scButterfly): ``X`` is the sparse log-normalised matrix. ``"zscore"``
+        (CrossMP): each gene is centred and scaled to unit variance over these cells, then
+        values beyond the ``clip_quantile`` and ``1 - clip_quantile`` quantiles of the whole
+        matrix are clipped; ``X`` is then dense (float32) — mind the memory on large data.
+        The per-gene means and standard deviations (``var["zscore_mean"]``,
+        ``var["zscore_std"]``) and the clip bounds are stored and re-applied to new cells.
+    clip_quantile
+        Share of values clipped at each end with ``scale="zscore"`` (0.005, CrossMP).
     copy
         Return a preprocessed copy instead of modifying ``adata``.
 
@@ -178,6 +190,8 @@ def preprocess_rna(
     """
     n_top_genes = check_positive_int(n_top_genes, name="n_top_genes")
     _check_target_sum(target_sum)
+    check_choice(scale, name="scale", choices=("none", "zscore"))
+    clip_quantile = check_fraction(clip_quantile, name="clip_quantile")
     check_choice(flavor, name="flavor", choices=HVG_FLAVORS)
     X = get_matrix(adata, layer)
     check_matrix(X, name=matrix_name(layer), require_counts=True, hint=counts_hint(adata, layer))
@@ -208,16 +222,53 @@ def preprocess_rna(
         counts = counts[:, keep]
         lognorm = lognorm[:, keep]
     adata.layers["counts"] = counts
-    adata.X = lognorm
-    adata.uns[PP_UNS_KEY] = {
+    state = {
         "kind": "expression",
         "target_sum": fitted_sum,
         "log1p": True,
         "n_top_genes": n_top_genes,
         "flavor": str(flavor),
         "source_layer": "X" if layer is None else str(layer),
+        "scale": str(scale),
     }
+    if scale == "zscore":
+        mean, std, low, high = fit_zscore(lognorm, clip_quantile)
+        adata.var["zscore_mean"], adata.var["zscore_std"] = mean, std
+        state.update(clip_low=low, clip_high=high, clip_quantile=clip_quantile)
+        lognorm = zscore(lognorm, mean, std, low, high)
+    adata.X = lognorm
+    adata.uns[PP_UNS_KEY] = state
     return adata if copy else None
+
+
+def fit_zscore(
+    lognorm: sparse.csr_matrix, clip_quantile: float, *, max_sample: int = 5_000_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Per-gene mean and standard deviation, and the clip bounds: the ``clip_quantile`` and
+    ``1 - clip_quantile`` quantiles of the z-scored values (estimated on a sample of at most
+    ``max_sample`` entries, zeros included, without densifying the matrix).
+    """
+    n, g = lognorm.shape
+    mean = np.asarray(lognorm.mean(axis=0)).ravel()
+    mean_sq = np.asarray(lognorm.multiply(lognorm).mean(axis=0)).ravel()
+    std = np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
+    std[std == 0] = 1.0
+    rng = np.random.default_rng(seed)
+    size = min(max_sample, n * g)
+    rows, cols = rng.integers(0, n, size), rng.integers(0, g, size)
+    values = (np.asarray(lognorm[rows, cols]).ravel() - mean[cols]) / std[cols]
+    low, high = np.quantile(values, [clip_quantile, 1.0 - clip_quantile])
+    return mean, std, float(low), float(high)
+
+
+def zscore(
+    lognorm: sparse.csr_matrix, mean: np.ndarray, std: np.ndarray, low: float, high: float
+) -> np.ndarray:
+    """``clip((x - mean) / std, low, high)`` per gene, dense float32."""
+    dense = lognorm.toarray().astype(np.float32)
+    dense -= mean.astype(np.float32)
+    dense /= std.astype(np.float32)
+    return np.clip(dense, low, high, out=dense)
 
 
 def apply_rna(
@@ -234,4 +285,12 @@ def apply_rna(
     warn_empty_cells(int((totals == 0).sum()), counts.shape[0], "a total count of 0")
     transformed, _ = select_columns(normalize_log1p(counts, target_sum), source, var.index)
     selected, _ = select_columns(counts, source, var.index)
+    if state.get("scale", "none") == "zscore":
+        transformed = zscore(
+            transformed,
+            var["zscore_mean"].to_numpy(np.float64),
+            var["zscore_std"].to_numpy(np.float64),
+            float(state["clip_low"]),
+            float(state["clip_high"]),
+        )
     return transformed, selected, {}

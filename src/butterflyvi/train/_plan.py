@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import lightning.pytorch as pl
 import torch
 
-from .._constants import COUNTS_KEYS, MODALITY_KEYS
+from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from .._validation import invalid
 from ..module import ButterflyModule
 from ._correlation import FeatureCorrelation
@@ -250,7 +250,7 @@ class ButterflyTrainingPlan(pl.LightningModule):
         self._raise_if_nonfinite()
 
     def _batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        keys = [*MODALITY_KEYS, *(k for k in COUNTS_KEYS if k in batch)]
+        keys = [*MODALITY_KEYS, *(k for k in (*COUNTS_KEYS, *EXTRA_KEYS) if k in batch)]
         return {key: batch[key].float() for key in keys}
 
     def training_step(self, batch, batch_idx):
@@ -269,6 +269,20 @@ class ButterflyTrainingPlan(pl.LightningModule):
 
         inference = self.module.inference(**self.module._get_inference_input(tensors))
         generative = self.module.generative(**self.module._get_generative_input(tensors, inference))
+        if self.module.alignment == "kl":  # CrossMP: no discriminators, one optimiser step
+            out = self.module.loss(
+                tensors,
+                inference,
+                generative,
+                kl_weight=self.kl_weight,
+                weights=self.generator_weights(),
+            )
+            self._check_finite(out.loss, "loss")
+            opt_generator.zero_grad()
+            self.manual_backward(out.loss)
+            opt_generator.step()
+            self._log_terms(out, "train", n, on_step=False)
+            return
         # 1. discriminators first, on detached embeddings.
         d_loss = self.module.discriminator_loss(inference, generative, detach=True)
         self._check_finite(d_loss, "discriminator loss")

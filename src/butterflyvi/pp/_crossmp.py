@@ -1,0 +1,143 @@
+"""CrossMP's preprocessing of a paired RNA + ATAC MuData in one call, and velocity genes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from anndata import AnnData
+from mudata import MuData
+
+from .._validation import check_positive_int, invalid, missing, wrong_type
+from ._atac import preprocess_atac
+from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
+from ._rna import preprocess_rna
+
+__all__ = ["preprocess_crossmp", "velocity_genes"]
+
+logger = logging.getLogger(__name__)
+
+
+def preprocess_crossmp(
+    mdata: MuData,
+    *,
+    rna: str = "rna",
+    atac: str = "atac",
+    min_genes: int = 200,
+    max_genes: int = 7000,
+    min_peak_cells: int = 5,
+    max_peak_fraction: float = 0.1,
+    n_top_genes: int = 3000,
+    clip_quantile: float = 0.005,
+) -> MuData:
+    """CrossMP's preprocessing of paired RNA + ATAC raw counts (Lin et al. 2024).
+
+    ATAC: peaks on the sex chromosomes removed, overlapping peaks merged, peaks open in fewer
+    than ``min_peak_cells`` cells or more than ``max_peak_fraction`` of the cells dropped,
+    binarised (``preprocess_atac(transform="binary")``). RNA: genes on the sex chromosomes
+    removed when the genes have coordinates (``var`` chrom or 10x ``interval``; otherwise
+    kept, with a log message), cells with fewer than ``min_genes`` or more than ``max_genes``
+    detected genes removed (from both modalities), median normalisation, log, the
+    ``n_top_genes`` most variable genes, z-score with values beyond the ``clip_quantile``
+    quantiles clipped (``preprocess_rna(scale="zscore")``).
+
+    Parameters
+    ----------
+    mdata
+        Paired raw counts (the same cells in both modalities).
+    rna, atac
+        Modality names.
+    min_genes, max_genes
+        Detected-gene bounds of a kept cell (CrossMP: 200 and 7,000).
+    min_peak_cells, max_peak_fraction
+        Peak filters (CrossMP: 5 cells, 10 %).
+    n_top_genes
+        Highly variable genes kept.
+    clip_quantile
+        Share of z-scored values clipped at each end (0.5 %).
+
+    Returns
+    -------
+    A new MuData (the input is not changed): ``rna`` and ``atac`` preprocessed, raw counts in
+    ``layers["counts"]``, the fitted states in ``uns["butterflyvi_preprocessing"]`` (re-applied
+    to new cells by a model), ready for ``ButterflyModel.setup_mudata(..., preset="crossmp")``.
+    """
+    if not isinstance(mdata, MuData):
+        raise wrong_type("mdata", "a MuData", mdata)
+    for name in (rna, atac):
+        if name not in mdata.mod:
+            raise missing("mdata", f"a modality {name!r}", f"modalities {list(mdata.mod)}")
+    min_genes = check_positive_int(min_genes, name="min_genes")
+    max_genes = check_positive_int(max_genes, name="max_genes")
+    rna_data = mdata[rna].copy()
+    atac_data = mdata[atac].copy()
+    if not rna_data.obs_names.equals(atac_data.obs_names):
+        raise invalid(
+            "mdata", f"{rna!r} and {atac!r} with the same cells in the same order", "others"
+        )
+    remove_sex_chromosomes(atac_data, feature_type="peaks")
+    merge_overlapping_peaks(atac_data)
+    filter_peaks(atac_data, min_cells=min_peak_cells, max_cell_fraction=max_peak_fraction)
+    try:
+        remove_sex_chromosomes(rna_data, feature_type="genes")
+    except (KeyError, ValueError) as error:
+        logger.info("CrossMP preprocessing: RNA genes kept on every chromosome (%s).", error)
+    detected = np.asarray((rna_data.X > 0).sum(axis=1)).ravel()
+    keep = (detected >= min_genes) & (detected <= max_genes)
+    if keep.sum() < 2:
+        raise invalid(
+            "min_genes, max_genes",
+            "bounds that keep at least 2 cells",
+            f"{int(keep.sum())} of {len(keep):,} cells with {min_genes}–{max_genes} genes",
+        )
+    rna_data, atac_data = rna_data[keep].copy(), atac_data[keep].copy()
+    preprocess_rna(rna_data, n_top_genes=n_top_genes, scale="zscore", clip_quantile=clip_quantile)
+    preprocess_atac(atac_data, min_cell_fraction=0.0, transform="binary")
+    out = MuData({rna: rna_data, atac: atac_data})
+    for key, value in mdata.uns.items():
+        out.uns[key] = value
+    return out
+
+
+def velocity_genes(rna: AnnData, *, n_top: int = 500) -> AnnData | None:
+    """Expression of the genes with the most significant RNA velocity (CrossMP's "significant
+    genes"), as an extra input beside RNA; ``None`` (with a log message) without
+    ``spliced``/``unspliced`` layers.
+
+    Needs scVelo (``pip install scvelo``): moments, then the stochastic velocity model; genes
+    ranked by the fit quality of their velocity (``var["velocity_r2"]``).
+
+    Parameters
+    ----------
+    rna
+        Cells × genes with ``layers["spliced"]`` and ``layers["unspliced"]`` (velocyto counts).
+    n_top
+        Genes kept.
+
+    Returns
+    -------
+    AnnData of the same cells × the ``n_top`` genes (their log-normalised spliced expression),
+    or ``None`` when the layers are absent.
+    """
+    if not {"spliced", "unspliced"} <= set(rna.layers):
+        logger.info(
+            "velocity_genes: skipped (no spliced/unspliced layers; velocyto or STARsolo "
+            "Velocyto output provides them)."
+        )
+        return None
+    try:
+        import scvelo as scv
+    except ImportError as error:
+        raise ImportError(f"velocity_genes needs scVelo: pip install scvelo ({error}).") from error
+    n_top = check_positive_int(n_top, name="n_top")
+    work: Any = rna.copy()
+    scv.pp.filter_and_normalize(work, min_shared_counts=20, n_top_genes=max(n_top * 2, 2000))
+    scv.pp.moments(work, n_pcs=30, n_neighbors=30)
+    scv.tl.velocity(work, mode="stochastic")
+    ranked = work.var["velocity_r2"].fillna(-np.inf).sort_values(ascending=False)
+    genes = ranked.index[: min(n_top, len(ranked))]
+    out = AnnData(X=work[:, genes].layers["Ms"].astype(np.float32), obs=rna.obs[[]].copy())
+    out.var_names = genes
+    out.var["velocity_r2"] = ranked.loc[genes].to_numpy()
+    return out

@@ -1,0 +1,96 @@
+"""preset="crossmp": CrossMP's networks and one-phase recipe, and extra inputs fused at the
+bottleneck (gene activity beside ATAC)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import butterflyvi as bf
+from _synthetic import assert_float32_close
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def crossmp_data(snare_demo):
+    return bf.pp.preprocess_crossmp(snare_demo, min_genes=50, max_genes=7000)
+
+
+def test_crossmp_preset_builds_crossmps_networks(crossmp_data):
+    bf.ButterflyModel.setup_mudata(crossmp_data, modalities=("rna", "atac"))
+    model = bf.ButterflyModel(crossmp_data, preset="crossmp")
+    module = model.module
+    assert [lik.name for lik in module.likelihoods] == ["nb", "bernoulli"]
+    assert module.alignment == "kl" and module.reconstruction_weights == (1.33, 1.0)
+    assert module.kl_weights == (0.0, 0.0) and module.mask_rates == (0.0, 0.0)
+    rna_encoder = module.encoders[0]
+    assert [layer.linear.out_features for layer in rna_encoder] == [64, 16]
+    assert all(isinstance(layer.activation, torch.nn.ReLU) for layer in rna_encoder)
+    atac_encoder = module.encoders[1]
+    n_chrom = atac_encoder[0].n_groups
+    assert atac_encoder[0].units == 32 and atac_encoder[1].n_out == 16  # 2 layers per chromosome
+    assert atac_encoder[2].linear.in_features == 16 * n_chrom
+    assert isinstance(atac_encoder[1].activation, torch.nn.PReLU)
+    assert module.decoders[0].hidden.linear.out_features == 64
+    assert module.decoders[1].output.units == 16 and not module.output_batch_norm
+
+
+def test_crossmp_trains_one_phase_and_translates(crossmp_data, tmp_path):
+    bf.ButterflyModel.setup_mudata(crossmp_data, modalities=("rna", "atac"))
+    model = bf.ButterflyModel(crossmp_data, preset="crossmp")
+    model.train(max_epochs=40, train_size=1.0, accelerator="cpu", enable_progress_bar=False)
+    history = model.history
+    assert "pretrain_loss" not in history and len(history["train_loss"]) == 40
+    assert "train_kl_between" in history and "train_discriminator_loss" not in history
+    atac = model.translate(crossmp_data, source="rna", add_to_mdata=False, threshold=0)
+    assert ((atac.X.data >= 0) & (atac.X.data <= 1)).all()
+    scores = bf.metrics.accessibility(atac, crossmp_data["atac"])
+    assert scores["auroc_per_peak_mean"] > 0.55
+    losses = history["train_translation_0_to_1"].to_numpy(float).ravel()
+    assert losses[-1] < 0.2 * losses[0]  # it learns (from the 0.69 of a coin)
+    model.save(tmp_path / "m")
+    loaded = bf.ButterflyModel.load(tmp_path / "m")
+    assert_float32_close(
+        loaded.translate(crossmp_data["rna"], source="rna", threshold=0).X.toarray(),
+        atac.X.toarray(),
+    )
+
+
+def test_gene_activity_as_an_extra_input_beside_atac(shared_data_dir):
+    mdata = bf.datasets.load_shared("pbmc_multiome", path=shared_data_dir)
+    activity = bf.pp.gene_activity(mdata["atac"], mdata["rna"])
+    bf.pp.preprocess_rna(mdata["rna"])
+    bf.pp.preprocess_atac(mdata["atac"])
+    activity.X = activity.X.log1p()
+    mdata.mod["gene_activity"] = activity
+    mdata.update()
+    bf.ButterflyModel.setup_mudata(
+        mdata, modalities=("rna", "atac"), extra_inputs={"atac": "gene_activity"}
+    )
+    model = bf.ButterflyModel(mdata, n_embedding=16, n_latent=8)
+    assert model.module.has_extra(1) and not model.module.has_extra(0)
+    model.train(
+        max_epochs_pretrain=2,
+        max_epochs=4,
+        batch_size=100,
+        accelerator="cpu",
+        enable_progress_bar=False,
+    )
+    pred = model.translate(mdata, source="atac", add_to_mdata=False)
+    assert pred.shape == mdata["rna"].shape
+    with torch.no_grad():  # the extra input changes the translation
+        x = torch.tensor(mdata["atac"].X[:5].toarray())
+        extra = torch.tensor(activity.X[:5].toarray(), dtype=torch.float32)
+        with_extra = model.module.translate(x, 1, 0, extra=extra)
+        without = model.module.translate(x, 1, 0, extra=torch.zeros_like(extra))
+    assert not torch.allclose(with_extra, without)
+    with pytest.raises(KeyError, match="data: expected a MuData holding modality 'gene_activity'"):
+        model.translate(mdata["atac"], source="atac")
+    assert model.translate(mdata, source="rna", add_to_mdata=False).shape == mdata["atac"].shape
+    with pytest.raises(KeyError, match="extra_inputs: expected another modality"):
+        bf.ButterflyModel.setup_mudata(
+            mdata, modalities=("rna", "atac"), extra_inputs={"atac": "x"}
+        )
+    np.testing.assert_array_equal(model.extras_["atac"]["var_names"], activity.var_names)

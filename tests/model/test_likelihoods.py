@@ -1,0 +1,102 @@
+"""Likelihoods per modality: count likelihoods on raw counts with the library size, their
+predictions, and clear refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import butterflyvi as bf
+from butterflyvi.kinds import NegativeBinomial, ZeroInflatedNegativeBinomial
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TRAIN = {"batch_size": 64, "accelerator": "cpu", "enable_progress_bar": False}
+
+
+@pytest.fixture
+def demo(snare_demo):
+    mdata = snare_demo[:600].copy()
+    bf.pp.preprocess_rna(mdata["rna"])
+    bf.pp.preprocess_atac(mdata["atac"])
+    mdata.update()
+    return mdata
+
+
+def test_nb_log_likelihood_matches_torch():
+    counts = torch.tensor([[0.0, 3.0, 10.0], [1.0, 0.0, 5.0]])
+    likelihood = NegativeBinomial(3)
+    with torch.no_grad():
+        likelihood.log_theta.copy_(torch.tensor([0.1, -0.3, 1.2]))
+    pre = torch.tensor([[0.2, -0.1, 1.0], [0.0, 0.5, -0.4]])
+    library = counts.sum(1, keepdim=True)
+    mu = torch.softmax(pre, -1) * library
+    theta = likelihood.log_theta.exp()
+    reference = torch.distributions.NegativeBinomial(
+        total_count=theta, probs=mu / (mu + theta)
+    ).log_prob(counts)
+    assert torch.allclose(-likelihood.loss(pre, counts), reference.mean(), atol=1e-5)
+    zinb = ZeroInflatedNegativeBinomial(3)
+    with torch.no_grad():
+        zinb.log_theta.copy_(likelihood.log_theta)
+        zinb.zero_logit.fill_(-50.0)  # no zero inflation: the NB
+    assert torch.allclose(zinb.loss(pre, counts), likelihood.loss(pre, counts), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["nb", "zinb"])
+def test_count_likelihood_fits_raw_counts_and_predicts_log_normalised(demo, name):
+    bf.ButterflyModel.setup_mudata(demo, modalities=("rna", "atac"))
+    model = bf.ButterflyModel(demo, likelihoods={"rna": name})
+    assert model.module.likelihoods[0].name == name and model.module.uses_counts(0)
+    median = float(np.median(np.asarray(demo["rna"].layers["counts"].sum(1)).ravel()))
+    assert float(model.module.likelihoods[0].median_library) == pytest.approx(median)
+    model.train(max_epochs_pretrain=5, max_epochs=15, **TRAIN)
+    pred = model.translate(demo, source="atac", add_to_mdata=False, threshold=0)
+    assert pred.uns["butterflyvi_translation"]["likelihood"] == name
+    values = pred.X.toarray()
+    assert np.isfinite(values).all() and values.min() >= 0
+    # log1p of counts per median library: each cell sums to about the median in counts
+    assert np.expm1(values).sum(1) == pytest.approx(median, rel=1e-3)
+    counts = model.translate(demo, source="atac", add_to_mdata=False, threshold=0, library_size=500)
+    assert counts.X.toarray().sum(1) == pytest.approx(500, rel=1e-3)
+    truth = bf.pp.apply_preprocessing(
+        demo["rna"].copy(),
+        state=demo["rna"].uns["butterflyvi_preprocessing"],
+        var=demo["rna"].var,
+        layer="counts",
+    )
+    scores = bf.metrics.expression(pred, truth)
+    assert scores["pearson_per_feature_mean"] > 0.05  # ATAC tells genes apart across cells
+
+
+def test_count_likelihoods_need_the_counts_layer(demo):
+    del demo["rna"].layers["counts"]
+    demo.update()
+    bf.ButterflyModel.setup_mudata(demo, modalities=("rna", "atac"))
+    with pytest.raises(
+        KeyError, match=r"likelihoods: expected raw counts in mdata\['rna'\].layers\['counts'\]"
+    ):
+        bf.ButterflyModel(demo, likelihoods={"rna": "nb"})
+    with pytest.raises(ValueError, match=r"likelihoods: expected one of \['mse', 'nb', 'zinb'\]"):
+        bf.ButterflyModel(demo, likelihoods={"rna": "poisson"})
+    with pytest.raises(KeyError, match="likelihoods: expected keys among the modalities"):
+        bf.ButterflyModel(demo, likelihoods={"protein": "nb"})
+
+
+def test_library_size_needs_a_count_likelihood(demo):
+    bf.ButterflyModel.setup_mudata(demo, modalities=("rna", "atac"))
+    model = bf.ButterflyModel(demo)
+    with pytest.raises(
+        ValueError, match="library_size: expected None for a target without a count"
+    ):
+        model.translate(demo, source="atac", add_to_mdata=False, library_size=100)
+
+
+def test_likelihood_by_kind_and_legacy_name(demo):
+    bf.ButterflyModel.setup_mudata(demo, modalities=("rna", "atac"))
+    by_kind = bf.ButterflyModel(demo, likelihoods={"accessibility": "bce_tfidf"})
+    assert [lik.name for lik in by_kind.module.likelihoods] == ["mse", "bce_tfidf"]
+    legacy = bf.ButterflyModel(demo, accessibility_target="scaled")
+    assert legacy.module.likelihoods[1].name == "bce_tfidf"
+    assert [lik.name for lik in bf.ButterflyModel(demo).module.likelihoods] == ["mse", "bernoulli"]
