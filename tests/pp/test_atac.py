@@ -59,6 +59,7 @@ def test_values_against_numpy(snare_atac, fraction):
         "min_cell_fraction": fraction,
         "n_cells_fit": 300,
         "source_layer": "X",
+        "transform": "tfidf",
     }
     parts = [n.split("_") for n in names]
     assert small.var["chrom"].tolist() == [p[0] for p in parts]

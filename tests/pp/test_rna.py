@@ -51,6 +51,7 @@ def test_values_against_numpy(snare_rna):
         "n_top_genes": 10_000,
         "flavor": "seurat",
         "source_layer": "X",
+        "scale": "none",
     }
     assert isinstance(state["target_sum"], float)
 
