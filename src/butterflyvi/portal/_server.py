@@ -156,6 +156,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
+        thread.join()  # a supervisor round finishing now would start workers anew
         pool.stop()
     return 0
 
