@@ -89,6 +89,10 @@ def test_perturbation_matches_independent_computation():
     r = stats.pearsonr(m_pred[idx], m_stim[idx])[0]
     assert out["r2_degs"] == pytest.approx(r**2, abs=1e-6)
     assert (out["n_pred"], out["n_ctrl"], out["n_stim"], out["n_genes"]) == (40, 50, 60, 60)
+    s_pred, s_stim = pred.std(0), stim.std(0)  # population standard deviations
+    assert out["r2_sd_all"] == pytest.approx(stats.pearsonr(s_pred, s_stim)[0] ** 2, abs=1e-6)
+    r_sd = stats.pearsonr(s_pred[idx], s_stim[idx])[0]
+    assert out["r2_sd_degs"] == pytest.approx(r_sd**2, abs=1e-6)
 
 
 def test_perturbation_identity_and_control():
@@ -100,6 +104,7 @@ def test_perturbation_identity_and_control():
     assert same["deg_overlap_fraction"] == 1.0
     assert 0.9 < same["r2_all_boot_mean"] <= 1.0
     assert same["r2_all_boot_std"] > 0
+    assert same["r2_sd_all"] == pytest.approx(1.0)
     as_ctrl = metrics.perturbation(ctrl, ctrl, stim, top_n=15, n_boot=20)
     assert as_ctrl["r2_all"] < same["r2_all"]
     assert as_ctrl["r2_degs"] < same["r2_degs"]

@@ -7,6 +7,7 @@ AnnData inputs by name, and never modifies its inputs.
 - :func:`clustering`: PCA → kNN → Leiden against cell types (ARI, AMI, NMI, homogeneity).
 - :func:`accessibility`: AUROC and AUPR of predicted vs binarised measured ATAC.
 - :func:`expression`: Pearson and Spearman per cell and per feature, RMSE (RNA, ADT).
+- :func:`correlation_distance`: how well the features' correlation structure is kept (CMD).
 - :func:`perturbation`: top-DEG overlap and R² of mean expression, with bootstrap.
 - :func:`annotation`: accuracy, Cohen's kappa, F1-macro, F1-weighted;
   :func:`transfer_labels`: kNN label transfer from a reference.
@@ -17,6 +18,7 @@ from ._accessibility import accessibility
 from ._annotation import annotation, transfer_labels
 from ._baseline import baseline_mean
 from ._clustering import clustering
+from ._correlation_distance import correlation_distance
 from ._expression import expression
 from ._perturbation import perturbation
 
@@ -25,6 +27,7 @@ __all__ = [
     "annotation",
     "baseline_mean",
     "clustering",
+    "correlation_distance",
     "expression",
     "perturbation",
     "transfer_labels",

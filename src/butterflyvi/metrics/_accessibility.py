@@ -57,7 +57,9 @@ def accessibility(
     Returns
     -------
     dict
-        ``auroc``, ``aupr`` (all entries); ``auroc_per_cell_mean``/``_median``,
+        ``auroc``, ``aupr`` (all entries); ``rmse`` of the score against the binarised truth
+        (the NeurIPS 2021 competition's GEX→ATAC metric; meaningful for probabilities);
+        ``auroc_per_cell_mean``/``_median``,
         ``aupr_per_cell_mean``/``_median``, ``n_cells_skipped``; ``auroc_per_peak_mean``/
         ``_median``, ``aupr_per_peak_mean``/``_median``, ``n_peaks_skipped``; ``n_cells``,
         ``n_peaks``, and ``positive_fraction`` :math:`P/(P+N)` (the AUPR of a random score).
@@ -88,12 +90,14 @@ def accessibility(
     cell_auroc = np.empty(n_cells)
     cell_ap = np.empty(n_cells)
     positive_scores = []
+    squared_error = 0.0
     truth_blocks = row_blocks(X_truth, dtype=None)
     for (rows, s_block), (_, t_block) in zip(
         row_blocks(X_pred, dtype=None), truth_blocks, strict=True
     ):
         y_block = t_block > 0
         positive_scores.append(s_block[y_block])
+        squared_error += float(np.sum((s_block.astype(np.float64) - y_block) ** 2))
         cell_auroc[rows], cell_ap[rows] = rowwise_auroc_ap(s_block, y_block)
 
     # All entries.
@@ -122,6 +126,7 @@ def accessibility(
         peak_auroc[cols], peak_ap[cols] = rowwise_auroc_ap(s_block, t_block > 0)
 
     out: dict[str, float | int] = {"auroc": auroc, "aupr": aupr}
+    out["rmse"] = float(np.sqrt(squared_error / (n_cells * n_peaks)))
     for unit, au, ap in (("cell", cell_auroc, cell_ap), ("peak", peak_auroc, peak_ap)):
         mean, median, n_skipped = summary(au)
         out[f"auroc_per_{unit}_mean"] = mean

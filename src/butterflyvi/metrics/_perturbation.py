@@ -46,7 +46,9 @@ def perturbation(
     Pearson correlation of the two mean vectors (what scGen and scButterfly report as
     :math:`R^2`, from ``scipy.stats.linregress``; not a coefficient of determination
     :math:`1 - SS_\text{res}/SS_\text{tot}`). Computed over all genes (``r2_all``) and over
-    the ``top_n`` real DEGs (``r2_degs``).
+    the ``top_n`` real DEGs (``r2_degs``). The same for the per-gene standard deviations
+    (``r2_sd_all``, ``r2_sd_degs``; PrePR-CT's second criterion: is the spread of the
+    response right, not only its centre).
 
     **Bootstrap.** ``n_boot`` times, draw ``round(frac · n)`` cells of ``pred_stim`` and,
     independently, of ``stim`` (without replacement by default; the scButterfly paper says
@@ -79,7 +81,8 @@ def perturbation(
     -------
     dict
         ``deg_overlap``, ``deg_overlap_fraction``, ``r2_all``, ``r2_degs``,
-        ``r2_all_boot_mean``/``_std``, ``r2_degs_boot_mean``/``_std``, ``top_n``,
+        ``r2_all_boot_mean``/``_std``, ``r2_degs_boot_mean``/``_std``, ``r2_sd_all``,
+        ``r2_sd_degs``, ``r2_sd_all_boot_mean``, ``r2_sd_degs_boot_mean``, ``top_n``,
         ``n_genes``, ``n_pred``, ``n_ctrl``, ``n_stim``. An R² is NaN when a mean vector is
         constant.
 
@@ -99,15 +102,24 @@ def perturbation(
     degs_pred = top_degs(X_ctrl, X_pred, top_n=top_n, rankby_abs=rankby_abs)
     overlap = int(np.intersect1d(degs_real, degs_pred).size)
 
-    mean_pred = _weighted_mean(X_pred, np.full(X_pred.shape[0], 1.0 / X_pred.shape[0]))
-    mean_stim = _weighted_mean(X_stim, np.full(X_stim.shape[0], 1.0 / X_stim.shape[0]))
+    mean_pred, sd_pred = _weighted_mean_sd(X_pred, _uniform(X_pred.shape[0]))
+    mean_stim, sd_stim = _weighted_mean_sd(X_stim, _uniform(X_stim.shape[0]))
 
     rng = np.random.default_rng(seed)
-    boot = np.empty((n_boot, 2))
+    boot = np.empty((n_boot, 4))
     for b in range(n_boot):
-        m_pred = _weighted_mean(X_pred, _draw_weights(rng, X_pred.shape[0], frac, replace))
-        m_stim = _weighted_mean(X_stim, _draw_weights(rng, X_stim.shape[0], frac, replace))
-        boot[b] = r_squared(m_pred, m_stim), r_squared(m_pred[degs_real], m_stim[degs_real])
+        m_pred, s_pred = _weighted_mean_sd(
+            X_pred, _draw_weights(rng, X_pred.shape[0], frac, replace)
+        )
+        m_stim, s_stim = _weighted_mean_sd(
+            X_stim, _draw_weights(rng, X_stim.shape[0], frac, replace)
+        )
+        boot[b] = (
+            r_squared(m_pred, m_stim),
+            r_squared(m_pred[degs_real], m_stim[degs_real]),
+            r_squared(s_pred, s_stim),
+            r_squared(s_pred[degs_real], s_stim[degs_real]),
+        )
 
     return {
         "deg_overlap": overlap,
@@ -118,6 +130,10 @@ def perturbation(
         "r2_all_boot_std": float(boot[:, 0].std()),
         "r2_degs_boot_mean": float(boot[:, 1].mean()),
         "r2_degs_boot_std": float(boot[:, 1].std()),
+        "r2_sd_all": r_squared(sd_pred, sd_stim),
+        "r2_sd_degs": r_squared(sd_pred[degs_real], sd_stim[degs_real]),
+        "r2_sd_all_boot_mean": float(np.nanmean(boot[:, 2])),
+        "r2_sd_degs_boot_mean": float(np.nanmean(boot[:, 3])),
         "top_n": int(top_n),
         "n_genes": int(n_genes),
         "n_pred": int(X_pred.shape[0]),
@@ -166,6 +182,18 @@ def top_degs(X_ctrl: Matrix, X_case: Matrix, *, top_n: int, rankby_abs: bool = F
 def _weighted_mean(X: Matrix, weights: np.ndarray) -> np.ndarray:
     r""":math:`\sum_i w_i x_i` over the rows of ``X``, as a float64 vector."""
     return np.asarray(X.T @ weights, dtype=np.float64).ravel()
+
+
+def _weighted_mean_sd(X: Matrix, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene weighted mean and standard deviation (weights summing to 1)."""
+    mean = _weighted_mean(X, weights)
+    squares = X.multiply(X) if sparse.issparse(X) else np.square(X)
+    second = _weighted_mean(squares, weights)
+    return mean, np.sqrt(np.maximum(second - mean**2, 0.0))
+
+
+def _uniform(n: int) -> np.ndarray:
+    return np.full(n, 1.0 / n)
 
 
 def _draw_weights(rng: np.random.Generator, n: int, frac: float, replace: bool) -> np.ndarray:
