@@ -1,11 +1,11 @@
 """Build one pretrained model of the catalogue (``bf.zoo``) reproducibly from public data.
 
-    python scripts/build_zoo.py mouse-cortex-rna-atac            # data from ../shared/data
+    python scripts/build_zoo.py mouse-cortex-rna-atac            # a local copy, else downloaded
     python scripts/build_zoo.py human-pbmc-rna-protein --data PATH
     python scripts/build_zoo.py --list
 
-Steps: read the public data (``--data``: a local copy, file or folder; by default the shared
-data folder found by ``bf.datasets.shared_data_dir``); a fixed seeded split (train / validation / test); preprocessing fitted
+Steps: read the public data (``--data``: a local copy, file or folder; by default the loader
+``bf.datasets.<dataset>()``: a local copy, else the checked download); a fixed seeded split (train / validation / test); preprocessing fitted
 on the train + validation cells; training with the default preset (validation cells choose the
 best epoch); evaluation on the test cells beside the training-mean baseline; then a scvi-hub
 folder: ``model.pt`` (weights, feature spaces and fitted preprocessing; no cells),
@@ -35,16 +35,17 @@ from zoo_recipes import RECIPES, Recipe
 
 
 def load_data(recipe: Recipe, data: Path | None):
-    """The recipe's dataset: from ``data`` (a file or the folder holding it) or the shared data."""
+    """The recipe's dataset: from ``data`` (a file or the folder holding it) or its loader."""
+    loader = getattr(bf.datasets, recipe.dataset)
     if data is not None and data.is_file():
-        path = data.parent
-        if data.name != bf.datasets._shared.SHARED_FILES[recipe.dataset][0]:
+        expected = bf.datasets._sources.DATASETS[recipe.dataset].files[0]
+        if data.name != expected:
             raise SystemExit(
-                f"--data: expected the file {bf.datasets._shared.SHARED_FILES[recipe.dataset][0]!r} "
-                f"of {recipe.dataset!r} (or its folder), found {data.name!r}."
+                f"--data: expected the file {expected!r} of {recipe.dataset!r} (or its folder), "
+                f"found {data.name!r}."
             )
-        return bf.datasets.load_shared(recipe.dataset, path=path)
-    return bf.datasets.load_shared(recipe.dataset, path=data)
+        data = data.parent
+    return loader(path=data)
 
 
 def _plain(value):

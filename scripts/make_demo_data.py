@@ -4,8 +4,8 @@ Run from the repository root::
 
     .venv/bin/python scripts/make_demo_data.py
 
-It reads ``snareseq_mouse_cortex_chen2019.h5mu`` from the shared data folder (see
-``butterflyvi.datasets.shared_data_dir``, or ``--source``), samples cells stratified by
+It reads ``snareseq_mouse_cortex_chen2019.h5mu`` (the file of ``bf.datasets.snareseq()``:
+a local copy, else the checked download; or ``--source``), samples cells stratified by
 ``cell_type`` with a fixed seed, keeps every gene and every peak open in at least one chosen
 cell, and writes a gzip-compressed h5mu with raw integer counts in CSR form.
 """
@@ -161,15 +161,9 @@ def main() -> None:
 
     source = args.source
     if source is None:
-        from butterflyvi.datasets import shared_data_dir
+        from butterflyvi.datasets._public import dataset_files
 
-        folder = shared_data_dir()
-        if folder is None:
-            raise FileNotFoundError(
-                f"No shared data folder found; pass --source path/to/{SOURCE_NAME} or set "
-                "BUTTERFLYVI_SHARED_DATA."
-            )
-        source = folder / SOURCE_NAME
+        source = dataset_files("snareseq")[0]  # a local copy, else the checked download
     if not source.is_file():
         raise FileNotFoundError(f"--source: {source} does not exist.")
 

@@ -35,7 +35,7 @@ class Recipe:
 
     name: str
     description: str
-    dataset: str  # a name of bf.datasets.load_shared
+    dataset: str  # a loader of bf.datasets (bf.datasets.<dataset>())
     species: str
     tissue: str
     assay: str

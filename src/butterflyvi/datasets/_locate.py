@@ -6,7 +6,9 @@ import os
 import warnings
 from pathlib import Path
 
-#: Environment variable naming the folder that holds the shared datasets.
+#: Environment variable naming a folder of local copies of the datasets (checked first).
+DATA_ENV_VAR = "BUTTERFLYVI_DATA"
+#: The older name of the same setting, still honoured.
 ENV_VAR = "BUTTERFLYVI_SHARED_DATA"
 
 
@@ -15,15 +17,16 @@ def candidate_dirs() -> list[Path]:
 
     Returns
     -------
-    ``$BUTTERFLYVI_SHARED_DATA`` when set, then ``<dir>/shared/data`` for the current working
+    ``$BUTTERFLYVI_DATA`` and ``$BUTTERFLYVI_SHARED_DATA`` when set, then ``<dir>/shared/data`` for the current working
     directory and each of its parents, then the same for the package's source folder and its
     parents (``…/main/src/butterflyvi`` → ``…/shared/data``), without repeats.
 
     """
     found: list[Path] = []
-    env = os.environ.get(ENV_VAR)
-    if env:
-        found.append(Path(env).expanduser())
+    for variable in (DATA_ENV_VAR, ENV_VAR):
+        env = os.environ.get(variable)
+        if env:
+            found.append(Path(env).expanduser())
     for start in (Path.cwd(), Path(__file__).resolve().parent):
         for folder in (start, *start.parents):
             found.append(folder / "shared" / "data")

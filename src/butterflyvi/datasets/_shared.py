@@ -216,15 +216,24 @@ def snareseq_split(*, path: str | Path | None = None) -> dict[str, list[str]]:
     Parameters
     ----------
     path
-        Folder holding the file; by default the shared data folders are searched.
+        Folder holding ``snareseq_split.json``; by default the local data folders are
+        searched, and without the file the rule is applied to the cells of
+        :func:`snareseq` (downloaded if needed), which gives the same lists.
 
     Returns
     -------
     ``{"train": [...], "validation": [...], "test": [...]}`` of obs_names of
-    ``load_shared("snareseq")``.
+    :func:`snareseq`.
 
     """
-    file = _locate(SPLIT_FILE, path=path, caller="snareseq_split()")
+    try:
+        file = _locate(SPLIT_FILE, path=path, caller="snareseq_split()")
+    except FileNotFoundError:
+        if path is not None:
+            raise
+        from ._public import snareseq, split_from_rule
+
+        return split_from_rule(snareseq().obs_names)  # the file's rule, applied afresh
     content = json.loads(file.read_text())
     parts = ("train", "validation", "test")
     missing = [p for p in parts if p not in content]
