@@ -17,6 +17,8 @@ PAIRED: dict[str, dict] = {
     "bmmc_cite": {"mods": ("rna", "adt"), "label": "cell_type"},
     # scMDC's unnamed integer clusters: the only labels of this file (see docs/benchmarks.md).
     "pbmc10k_cite": {"mods": ("rna", "prot"), "label": "cluster_label"},
+    # muon's 1,000-cell test file has no labels: Leiden clusters of its RNA stand in.
+    "pbmc_multiome": {"mods": ("rna", "atac"), "label": "rna_leiden"},
 }
 PERTURBATION = ("kang",)
 DATASETS = (*PAIRED, *PERTURBATION)
@@ -58,7 +60,18 @@ def _load(name: str) -> md.MuData:
     return bf.datasets.load_shared(name)
 
 
-def _preprocess(mdata: md.MuData, mods: tuple[str, str], notes: list[str]) -> None:
+def _preprocess(
+    mdata: md.MuData, mods: tuple[str, str], notes: list[str], pp: str = "default"
+) -> md.MuData:
+    if pp == "crossmp":
+        out = bf.pp.preprocess_crossmp(mdata, min_genes=10, max_genes=7000)
+        notes.append(
+            "Preprocessing: CrossMP's (bf.pp.preprocess_crossmp): sex chromosomes removed, "
+            "overlapping peaks merged, peaks open in < 5 cells or > 10 % of cells dropped, "
+            "cells with < 10 or > 7,000 genes removed (10, not 200: the panels here are small), "
+            "RNA z-scored and clipped at 0.5 %, peaks binarised."
+        )
+        return out
     for mod in mods:
         adata = mdata.mod[mod]
         if mod == "rna":
@@ -73,9 +86,12 @@ def _preprocess(mdata: md.MuData, mods: tuple[str, str], notes: list[str]) -> No
         "(RNA: median normalisation, log1p, top 3000 HVGs; ATAC: binarise, peaks open in "
         "< 0.5 % of cells dropped, TF-IDF scaled by its max; ADT: CLR)."
     )
+    return mdata
 
 
-def load_paired(name: str, *, quick: bool = False, seed: int = 0) -> PairedData:
+def load_paired(
+    name: str, *, quick: bool = False, seed: int = 0, pp: str = "default", extra: str | None = None
+) -> PairedData:
     """Load, subsample (``quick``), preprocess and split one paired dataset.
 
     SNARE-seq uses the fixed split of ``bf.datasets.snareseq_split()`` (the BASELINE split);
@@ -100,7 +116,39 @@ def load_paired(name: str, *, quick: bool = False, seed: int = 0) -> PairedData:
     else:
         split = seeded_split(mdata.n_obs)
         notes.append("Split: np.random.RandomState(0).permutation(n), 80 / 10 / 10.")
-    _preprocess(mdata, mods, notes)
+    activity = None
+    if extra == "gene_activity":
+        activity = bf.pp.gene_activity(mdata["atac"], mdata["rna"])
+        activity.X = activity.X.log1p()
+        notes.append("Extra input beside ATAC: gene activity (MAESTRO RP, 10 kb), log1p.")
+    names_before = mdata.obs_names
+    mdata = _preprocess(mdata, mods, notes, pp)
+    if not mdata.obs_names.equals(names_before):  # cells removed: the split follows the names
+        kept = mdata.obs_names
+        split = {
+            p: np.sort(kept.get_indexer(names_before[v][names_before[v].isin(kept)]))
+            for p, v in split.items()
+        }
+    if activity is not None:
+        mdata.mod["gene_activity"] = activity[mdata.obs_names].copy()
+        mdata.update()
+    if label == "rna_leiden" and label not in mdata.obs:
+        mdata.obs[label] = _leiden_labels(mdata[mods[0]])
+        notes.append("Labels: Leiden clusters (resolution 1) of the measured RNA.")
     if label not in mdata.obs:
         mdata.obs[label] = mdata.mod[mods[0]].obs[label]
     return PairedData(name=name, mdata=mdata, mods=mods, label_key=label, split=split, notes=notes)
+
+
+def _leiden_labels(rna) -> np.ndarray:
+    import scanpy as sc
+
+    from butterflyvi._neighbors import neighbors
+
+    work = rna.copy()
+    sc.pp.pca(work, n_comps=min(20, work.n_vars - 1), random_state=0)
+    neighbors(work, n_neighbors=15, use_rep="X_pca")
+    sc.tl.leiden(
+        work, resolution=1.0, flavor="igraph", n_iterations=2, directed=False, random_state=0
+    )
+    return work.obs["leiden"].astype(str).to_numpy()

@@ -21,7 +21,7 @@ def fit(
     epochs: int,
     indexing: list[np.ndarray],
     progress: Callable[[dict], None] | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     threads: int | None = None,
 ) -> dict:
     """Train ``model`` (both phases) and return its timing and early-stopping summary.
@@ -37,7 +37,7 @@ def fit(
     progress
         Called after every epoch with ``{"epochs_done", "phase", "last_epoch_seconds"}``.
     batch_size
-        Minibatch size.
+        Minibatch size (``None``: the model's preset's).
     threads
         torch CPU threads to train with (``--threads``); set right before training because
         scanpy code run since (e.g. HVG selection, UMAP) may have reset torch's setting.
@@ -48,6 +48,8 @@ def fit(
     ``best_epoch`` (0-based, over both phases; ``None`` without validation), ``stopped_early``,
     ``wall_seconds`` (the whole ``train`` call) and ``epochs`` (per-epoch records).
     """
+    if batch_size is None:
+        batch_size = bf.model.PRESETS[model.preset_]["train"]["batch_size"]
     n_train = len(indexing[0])
     if n_train % batch_size == 1:
         n_train -= 1  # the model drops a last minibatch of one cell

@@ -74,6 +74,21 @@ def training_mudata(
     return augmented, [train, split["validation"], split["test"]], info
 
 
+def _log_normalised(adata: AnnData) -> AnnData:
+    """Expression on the log-normalised scale, whatever the preprocessing scaled it to (a
+    z-scored X is recomputed from the counts), so that every preset is scored alike.
+    """
+    state = adata.uns.get("butterflyvi_preprocessing", {})
+    if state.get("kind") != "expression" or state.get("scale", "none") == "none":
+        return adata
+    from butterflyvi.pp._rna import normalize_log1p
+
+    counts = adata.layers["counts"]
+    out = AnnData(X=normalize_log1p(counts.tocsr(), float(state["target_sum"])), var=adata.var[[]])
+    out.obs_names = adata.obs_names
+    return out
+
+
 def _with_labels(adata: AnnData, labels: np.ndarray, key: str) -> AnnData:
     out = AnnData(X=adata.X, obs={key: labels}, var=adata.var[[]])
     out.obs_names = adata.obs_names
@@ -103,8 +118,8 @@ def evaluate(
         start = time.perf_counter()
         pred = model.translate(test, source=source, add_to_mdata=False)
         seconds = time.perf_counter() - start
-        truth = test.mod[target]
-        train_target = data.mdata.mod[target][train_names]
+        truth = _log_normalised(test.mod[target])
+        train_target = _log_normalised(data.mdata.mod[target][train_names])
         baseline = bf.metrics.baseline_mean(train_target, test.n_obs, obs_names=test_names)
         if _kind(target) == "accessibility":
             metric = bf.metrics.accessibility
@@ -119,7 +134,7 @@ def evaluate(
             metric, extra = bf.metrics.expression, {}
         out["directions"][key] = {
             "target_kind": _kind(target),
-            "model": metric(pred, truth),
+            "model": {**metric(pred, truth), **bf.metrics.correlation_distance(pred, truth)},
             "baseline": metric(baseline, truth),
             "translate_seconds": seconds,
             **extra,
@@ -155,11 +170,14 @@ def run_paired(
     record: Record,
     umap_path: Path | None,
     threads: int | None = None,
+    likelihoods: dict[str, str] | None = None,
+    pp: str = "default",
+    extra: str | None = None,
 ) -> None:
     """Run one paired benchmark end to end, writing progress and results to ``record``."""
     start = time.perf_counter()
     record.update(status="loading")
-    data = load_paired(name, quick=quick, seed=seed)
+    data = load_paired(name, quick=quick, seed=seed, pp=pp, extra=extra)
     x, y = data.mods
     record.update(
         data={
@@ -178,8 +196,9 @@ def run_paired(
     )
     record.update(variant_info=variant_info, status="training")
     scvi.settings.seed = seed
-    bf.ButterflyModel.setup_mudata(train_mdata, modalities=(x, y))
-    model = bf.ButterflyModel(train_mdata, preset=preset)
+    extras = {"atac": extra} if extra else None
+    bf.ButterflyModel.setup_mudata(train_mdata, modalities=(x, y), extra_inputs=extras)
+    model = bf.ButterflyModel(train_mdata, preset=preset, likelihoods=likelihoods)
     training = fit(
         model,
         epochs_pretrain=epochs_pretrain,

@@ -38,13 +38,16 @@ def result_stem(
     quick: bool,
     epochs: tuple[int, int] | None = None,
     seed: int = 0,
+    options: tuple[str, ...] = (),
 ) -> str:
-    """``<dataset>_<variant>_<preset>[_e<pre>-<epochs>][_s<seed>][_quick]`` (kang: ``LOO``).
+    """``<dataset>_<variant>_<preset>[_<option>...][_e<pre>-<epochs>][_s<seed>][_quick]``
+    (kang: variant ``LOO``).
 
     The epochs appear only when they differ from the default of the mode (paper's 100 / 200,
-    or ``--quick``'s), the seed only when it is not 0.
+    or ``--quick``'s), the seed only when it is not 0; ``options`` name the changes made on
+    top of the preset (``rna-nb``, ``ppcrossmp``, ``xgene_activity``).
     """
-    stem = f"{dataset}_{variant}_{preset}"
+    stem = "_".join([f"{dataset}_{variant}_{preset}", *options])
     if epochs is not None and tuple(epochs) != (QUICK_EPOCHS if quick else PAPER_EPOCHS):
         stem += f"_e{epochs[0]}-{epochs[1]}"
     if seed != 0:
@@ -78,7 +81,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="kang: keep the held-out types already in the result file (same settings)",
     )
     parser.add_argument("--no-umap", action="store_true", help="skip the UMAP embeddings")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--likelihood",
+        action="append",
+        default=[],
+        metavar="MOD=NAME",
+        help="override one modality's likelihood (e.g. rna=nb); repeatable",
+    )
+    parser.add_argument(
+        "--pp",
+        default="default",
+        choices=["default", "crossmp"],
+        help="preprocessing: the package's defaults or CrossMP's (bf.pp.preprocess_crossmp)",
+    )
+    parser.add_argument(
+        "--extra",
+        default=None,
+        choices=["gene_activity"],
+        help="an extra input beside ATAC (gene activity, MAESTRO RP)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.likelihoods = dict(item.split("=", 1) for item in args.likelihood) or None
+    except ValueError:
+        parser.error(f"--likelihood: expected MOD=NAME, found {args.likelihood}")
+    return args
+
+
+def _options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The parts of the result name that record changes on top of the preset."""
+    options = [f"{mod}-{name}" for mod, name in sorted((args.likelihoods or {}).items())]
+    if args.pp != "default":
+        options.append(f"pp{args.pp}")
+    if args.extra:
+        options.append(f"x{args.extra}")
+    return tuple(options)
 
 
 def _previous_holdouts(path: Path, seed: int, epochs_pretrain: int, epochs: int) -> dict:
@@ -99,12 +136,21 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
     from ._paired import run_paired
     from ._perturbation import run_perturbation
 
-    default = QUICK_EPOCHS if args.quick else PAPER_EPOCHS
+    schedule = PRESETS[args.preset]["train"]
+    default = (
+        QUICK_EPOCHS if args.quick else (schedule["max_epochs_pretrain"], schedule["max_epochs"])
+    )
     epochs_pretrain = default[0] if args.epochs_pretrain is None else args.epochs_pretrain
     epochs = default[1] if args.epochs is None else args.epochs
     variant = "LOO" if dataset == "kang" else args.variant
     stem = result_stem(
-        dataset, variant, args.preset, args.quick, (epochs_pretrain, epochs), args.seed
+        dataset,
+        variant,
+        args.preset,
+        args.quick,
+        (epochs_pretrain, epochs),
+        args.seed,
+        _options(args),
     )
     path = args.out / f"{stem}.json"
     previous = _previous_holdouts(path, args.seed, epochs_pretrain, epochs) if args.resume else {}
@@ -118,6 +164,9 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
             "quick": args.quick,
             "epochs_pretrain": epochs_pretrain,
             "epochs": epochs,
+            "likelihoods": args.likelihoods,
+            "pp": args.pp,
+            "extra": args.extra,
             "command": "python -m benchmarks.run " + shlex.join(sys.argv[1:]),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "versions": versions(),
@@ -139,7 +188,15 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
             run_perturbation(cell_types=args.cell_types, previous=previous, **kwargs)
         else:
             umap = None if (args.quick or args.no_umap) else args.out / f"{stem}_umap.npz"
-            run_paired(dataset, variant=args.variant, umap_path=umap, **kwargs)
+            run_paired(
+                dataset,
+                variant=args.variant,
+                umap_path=umap,
+                likelihoods=args.likelihoods,
+                pp=args.pp,
+                extra=args.extra,
+                **kwargs,
+            )
     except Exception:
         record.update(status="failed", error=traceback.format_exc())
         raise

@@ -8,6 +8,7 @@ import math
 import pytest
 
 # The benchmarks live beside the package, not inside it: make them importable under any runner.
+from benchmarks import _perturbation as perturbation
 from benchmarks import run
 
 TIMING_KEYS = (
@@ -90,14 +91,16 @@ def test_quick_kang(tmp_path, shared_file):
     assert list(result["holdouts"]) == ["CD4T"]
     holdout = result["holdouts"]["CD4T"]
     _check_training(holdout["training"], run.QUICK_EPOCHS)
-    for who in ("model", "baseline_control", "baseline_shift"):
+    for who in perturbation.PREDICTORS:
         metrics = holdout[who]
         assert 0 <= metrics["deg_overlap"] <= 100
         assert 0 <= metrics["mean_difference_overlap"] <= 100
         for key in ("r2_degs", "r2_degs_boot_mean", "r2_degs_boot_std", "r2_all_boot_mean"):
             assert _finite(metrics[key])
-    assert set(result["summary"]) == {"model", "baseline_control", "baseline_shift"}
-    assert "model DEG overlap" in path.with_suffix(".md").read_text()
+        assert _finite(metrics["r2_sd_all"])
+    assert set(result["summary"]) == set(perturbation.PREDICTORS)
+    text = path.with_suffix(".md").read_text()
+    assert "scGen-like latent shift" in text and "15-NN over the OT pairs" in text
 
 
 def test_cli_arguments():
@@ -130,3 +133,26 @@ def test_summary_aggregates_seeds_as_mean_and_sd():
         "B default 50/100": 2,
         "T default 17/34": 1,
     }
+
+
+def test_cli_options_on_top_of_a_preset_name_the_result():
+    args = run.parse_args(
+        [
+            "--dataset",
+            "pbmc_multiome",
+            "--likelihood",
+            "rna=nb",
+            "--pp",
+            "crossmp",
+            "--extra",
+            "gene_activity",
+        ]
+    )
+    assert args.likelihoods == {"rna": "nb"}
+    assert run._options(args) == ("rna-nb", "ppcrossmp", "xgene_activity")
+    stem = run.result_stem(
+        "pbmc_multiome", "B", "default", False, (100, 200), 1, run._options(args)
+    )
+    assert stem == "pbmc_multiome_B_default_rna-nb_ppcrossmp_xgene_activity_s1"
+    with pytest.raises(SystemExit):
+        run.parse_args(["--dataset", "snareseq", "--likelihood", "nb"])
