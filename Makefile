@@ -27,8 +27,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests benchmarks scripts
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts tutorials
+	$(BIN)/ruff check src tests benchmarks scripts tutorials
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks scripts
