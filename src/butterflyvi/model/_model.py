@@ -535,6 +535,7 @@ class ButterflyModel(BaseModelClass):
         external_indexing: list[np.ndarray] | None = None,
         accelerator: str = "auto",
         devices: int | list[int] | str = "auto",
+        data_on_device: bool | Literal["auto"] = "auto",
         plan_kwargs: dict | None = None,
         datasplitter_kwargs: dict | None = None,
         **trainer_kwargs,
@@ -564,6 +565,13 @@ class ButterflyModel(BaseModelClass):
         accelerator, devices
             Lightning device selection (``"auto"``: a GPU when there is one). Pass
             ``strategy="ddp_find_unused_parameters_true"`` for several devices.
+        data_on_device
+            Copy the training and validation rows to the training device once and slice
+            every minibatch there (dense, or CSR for matrices over 2 GB dense), instead of
+            reading each minibatch on the host and copying it. ``"auto"``: on one GPU when
+            the data take less than half its free memory (never on a CPU, where the rows
+            already sit with the model, nor for backed data or several devices).
+            Mixed precision is Lightning's ``precision="bf16-mixed"`` (a trainer keyword).
         plan_kwargs
             Keyword arguments of :class:`~butterflyvi.train.ButterflyTrainingPlan` (``lr``,
             ``lr_discriminator``, ``n_epochs_kl_warmup``, ``adversarial_gate``, …).
@@ -598,6 +606,7 @@ class ButterflyModel(BaseModelClass):
             },
             accelerator=accelerator,
             devices=devices,
+            data_on_device=data_on_device,
             plan_kwargs={**preset_kwargs(self.preset_, "plan"), **(plan_kwargs or {})},
             datasplitter_kwargs=dict(datasplitter_kwargs or {}),
             trainer_kwargs=trainer_kwargs,

@@ -17,6 +17,7 @@ from ..train import (
     ButterflyTrainingPlan,
     interrupts_as_keyboard_interrupt,
 )
+from ..train._device_data import DeviceDataSplitter, estimate_bytes
 
 if TYPE_CHECKING:
     from ._model import ButterflyModel
@@ -51,10 +52,17 @@ def loaded_keys(model: ButterflyModel) -> list[str]:
     return keys
 
 
-def make_splitter(model: ButterflyModel, *, batch_size: int, **kwargs) -> DataSplitter:
-    """The scvi-tools ``DataSplitter``, dropping a last minibatch of one training cell."""
+def make_splitter(
+    model: ButterflyModel, *, batch_size: int, on_device: bool = False, **kwargs
+) -> DataSplitter:
+    """The scvi-tools ``DataSplitter`` (or :class:`DeviceDataSplitter` with ``on_device``),
+    dropping a last minibatch of one training cell.
+    """
     kwargs = {"batch_size": batch_size, "data_and_attributes": loaded_keys(model), **kwargs}
-    splitter = DataSplitter(model.adata_manager, **kwargs)
+    kind = DeviceDataSplitter if on_device else DataSplitter
+    if on_device:
+        kwargs.pop("distributed_sampler", None)
+    splitter = kind(model.adata_manager, **kwargs)
     if splitter.n_train < 2:
         raise invalid(
             "mdata",
@@ -65,8 +73,39 @@ def make_splitter(model: ButterflyModel, *, batch_size: int, **kwargs) -> DataSp
     if splitter.n_train % batch_size == 1 and "drop_last" not in kwargs:
         # A last minibatch of one cell breaks BatchNorm: drop it (a different cell each
         # epoch, since minibatches are shuffled).
-        splitter = DataSplitter(model.adata_manager, drop_last=True, **kwargs)
+        splitter = kind(model.adata_manager, drop_last=True, **kwargs)
     return splitter
+
+
+def resolve_data_on_device(
+    model: ButterflyModel, data_on_device: bool | str, accelerator: str, devices: Any, strategy
+) -> bool:
+    """Whether to keep the training data on the device (see ``ButterflyModel.train``)."""
+    import torch
+
+    if data_on_device not in (True, False, "auto"):
+        raise invalid("data_on_device", "True, False or 'auto'", repr(data_on_device))
+    single = devices in ("auto", 1) or (isinstance(devices, list | tuple) and len(devices) == 1)
+    backed = (
+        any(getattr(model.adata.mod[m], "isbacked", False) for m in model.modalities_)
+        if hasattr(model.adata, "mod")
+        else False
+    )
+    if data_on_device is True:
+        if backed or strategy is not None or not single:
+            raise invalid(
+                "data_on_device",
+                "False with data backed on disk or several devices",
+                "True",
+                "The device-resident path serves one device from memory.",
+            )
+        return True
+    if data_on_device is False or backed or strategy is not None or not single:
+        return False
+    if accelerator not in ("auto", "gpu", "cuda") or not torch.cuda.is_available():
+        return False  # on a CPU the rows are already where the model is
+    free, _ = torch.cuda.mem_get_info()
+    return estimate_bytes(model.adata_manager, loaded_keys(model)) < 0.5 * free
 
 
 def fit(
@@ -80,6 +119,7 @@ def fit(
     split: dict[str, Any],
     accelerator: str,
     devices: Any,
+    data_on_device: bool | str = "auto",
     plan_kwargs: dict[str, Any],
     datasplitter_kwargs: dict[str, Any],
     trainer_kwargs: dict[str, Any],
@@ -97,9 +137,13 @@ def fit(
         )
     max_epochs_pretrain, max_epochs = check_epochs(max_epochs_pretrain, max_epochs)
     check_batch_size(batch_size, minimum=2)
+    on_device = resolve_data_on_device(
+        model, data_on_device, accelerator, devices, trainer_kwargs.get("strategy")
+    )
     splitter = make_splitter(
         model,
         batch_size=batch_size,
+        on_device=on_device,
         **split,
         # Under DDP each process reads its own share of the minibatches (scvi-tools'
         # BatchDistributedSampler); without it Lightning wraps the batch sampler itself and
