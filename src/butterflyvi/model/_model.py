@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -58,6 +59,7 @@ from ._setup import (
     resolve_modalities,
     resolve_per_modality,
 )
+from ._stream import CsrRowsWriter, open_backed
 from ._training import fit
 
 #: The layer where ``butterflyvi.pp`` keeps raw counts; registered when present, so that a
@@ -681,6 +683,7 @@ class ButterflyModel(BaseModelClass):
         library_size: float | np.ndarray | None = None,
         add_to_mdata: bool = True,
         key_added: str | None = None,
+        out_file: str | Path | None = None,
     ) -> AnnData:
         """Predict the other modality of each cell from its ``source`` modality.
 
@@ -725,6 +728,11 @@ class ButterflyModel(BaseModelClass):
             the MuData's var_names unique (original names in ``var["feature_name"]``).
         key_added
             Name of that modality.
+        out_file
+            Write the prediction to this ``.h5ad`` file block by block (``batch_size`` cells
+            at a time) and return it opened backed: with backed ``data`` the memory used does
+            not grow with the number of cells. The file appears only once complete; the
+            prediction is then not added to a MuData, and ``recover_counts`` is refused.
 
         Returns
         -------
@@ -758,6 +766,34 @@ class ButterflyModel(BaseModelClass):
             ext = None if extra is None else dense_rows(extra, rows, device)
             return self.module.translate(x, source_index, target_index, lib, ext)
 
+        uns = {
+            TRANSLATION_UNS_KEY: {
+                "source": source,
+                "target": target_space.modality,
+                "likelihood": likelihood.name,
+                "scale": "expected counts" if library is not None else likelihood.prediction,
+            },
+            OVERLAP_UNS_KEY: overlap,
+        }
+        if out_file is not None:
+            if recover_counts:
+                raise invalid("recover_counts", "False with out_file", "True")
+            writer = CsrRowsWriter(out_file, target_space.n_features)
+            to_csr = thresholded(threshold)
+            try:
+                run_batches(
+                    self.module,
+                    matrix,
+                    step,
+                    batch_size=batch_size,
+                    device=device,
+                    post=lambda block: writer.append(to_csr(block)),
+                )
+                path = writer.finish(adata.obs.copy(), target_space.var(), uns)
+            except BaseException:
+                writer.abort()
+                raise
+            return open_backed(path)
         blocks = run_batches(
             self.module,
             matrix,
@@ -767,13 +803,7 @@ class ButterflyModel(BaseModelClass):
             post=thresholded(threshold),
         )
         prediction = AnnData(X=stack_rows(blocks), obs=adata.obs.copy(), var=target_space.var())
-        prediction.uns[TRANSLATION_UNS_KEY] = {
-            "source": source,
-            "target": target_space.modality,
-            "likelihood": likelihood.name,
-            "scale": "expected counts" if library is not None else likelihood.prediction,
-        }
-        prediction.uns[OVERLAP_UNS_KEY] = overlap
+        prediction.uns.update(uns)
         if recover_counts:
             recover = get_kind(target_space.kind).recover
             if recover is None or target_space.preprocessing is None:
