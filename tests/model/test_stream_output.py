@@ -5,9 +5,9 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 import pytest
-from _synthetic import assert_float32_close
 
 import butterflyvi as bf
+from _synthetic import assert_float32_close
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,7 @@ def test_rows_are_gathered_exactly(dense_limit):
 
 def test_an_epoch_serves_every_row_once():
     columns = {"x": DeviceRows(np.arange(23, dtype=np.float32)[:, None], torch.device("cpu"))}
-    batches = DeviceBatches(
-        columns, torch.arange(23), batch_size=5, shuffle=True, drop_last=False
-    )
+    batches = DeviceBatches(columns, torch.arange(23), batch_size=5, shuffle=True, drop_last=False)
     seen = torch.cat([b["x"][:, 0] for b in batches]).long()
     assert len(batches) == 5 and sorted(seen.tolist()) == list(range(23))
     second = torch.cat([b["x"][:, 0] for b in batches]).long()

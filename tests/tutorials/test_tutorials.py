@@ -10,7 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("*.ipynb"))
-NEEDS_SHARED = {"02_rna_protein_cite", "04_perturbation_kang"}
+NEEDS_SHARED = {"02_rna_protein_cite", "04_perturbation_kang", "06_annotate_atac_by_translation"}
 
 
 @pytest.mark.slow
