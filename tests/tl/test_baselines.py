@@ -151,3 +151,28 @@ def test_the_reference_must_be_a_mudata(split):
     reference, query = split
     with pytest.raises(TypeError, match="reference: expected a MuData"):
         bf.tl.ridge_translate(query, reference=reference["rna"], source="rna")
+
+
+def test_neighbours_in_a_models_latent_space(split):
+    reference, query = split
+    model = bf.zoo.load("mouse-cortex-rna-atac")
+    prediction = bf.tl.knn_translate(
+        query, reference=reference, source="atac", model=model, add_to_mdata=False
+    )
+    assert prediction.uns["butterflyvi_translation"]["settings"]["space"] == "latent"
+    scores = bf.metrics.expression(prediction, query["rna"])
+    svd = bf.metrics.expression(
+        bf.tl.knn_translate(query, reference=reference, source="atac", add_to_mdata=False),
+        query["rna"],
+    )
+    # the network's embedding of ATAC (trained on SNARE-seq, these cells among others)
+    # finds better neighbours than the SVD of the peaks
+    assert scores["pearson_per_feature_mean"] > svd["pearson_per_feature_mean"]
+    with pytest.raises(KeyError, match="source: expected one of the model's modalities"):
+        bf.tl.knn_translate(
+            query, reference=reference, source="atac", target="rna", model=_OtherModel()
+        )
+
+
+class _OtherModel:
+    modalities_ = ("control", "stimulated")

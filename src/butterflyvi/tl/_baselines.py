@@ -49,6 +49,7 @@ def knn_translate(
     target_layer: str | None = None,
     missing_features: Literal["auto", "error", "zero"] = "auto",
     random_state: int = 0,
+    model=None,
     add_to_mdata: bool = True,
     key_added: str | None = None,
 ) -> AnnData:
@@ -90,6 +91,11 @@ def knn_translate(
         ``model.translate`` (``"auto"`` fills them with zeros when at least half are present).
     random_state
         Seed of the SVD and of the folds.
+    model
+        A trained :class:`~butterflyvi.ButterflyModel` with ``source`` among its modalities:
+        neighbours are then searched in its shared latent space (each cell's latent mean from
+        its ``source`` profile) instead of the SVD of the source — the network's embedding
+        with the measured profiles of the nearest reference cells as the prediction.
     add_to_mdata, key_added
         As in ``model.translate``: add the prediction to a MuData ``data`` as modality
         ``key_added`` (default ``"{target}_from_{source}"``, var_names prefixed).
@@ -106,18 +112,41 @@ def knn_translate(
     problem = _Problem.build(data, reference, source, target, layer, target_layer, missing_features)
     if n_folds > 1 and n_folds > problem.n_reference:
         raise _too_few("n_folds", n_folds, problem.n_reference)
-    inputs = LowRank(n_components, random_state).fit(problem.X_reference)
     targets = LowRank(n_components, random_state).fit(problem.Y_reference)
+    if model is None:
+        inputs = LowRank(n_components, random_state).fit(problem.X_reference)
+        Z_reference = inputs.transform(problem.X_reference)
+        Z_query = inputs.transform(problem.X_query)
+        space = "svd"
+    else:
+        Z_reference, Z_query = _latents(model, problem, source)
+        space = "latent"
     components = knn_ensemble(
-        inputs.transform(problem.X_reference),
+        Z_reference,
         targets.transform(problem.Y_reference),
-        inputs.transform(problem.X_query),
+        Z_query,
         n_neighbors=n_neighbors,
         n_folds=n_folds,
         random_state=random_state,
     )
-    settings = {"n_components": n_components, "n_neighbors": n_neighbors, "n_folds": n_folds}
+    settings = {
+        "n_components": n_components,
+        "n_neighbors": n_neighbors,
+        "n_folds": n_folds,
+        "space": space,
+    }
     return problem.finish(targets.inverse(components), "knn", settings, add_to_mdata, key_added)
+
+
+def _latents(model, problem: _Problem, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Latent means of the reference's paired cells and of the query, from ``source``."""
+    modalities = list(getattr(model, "modalities_", []))
+    if source not in modalities:
+        raise missing("source", f"one of the model's modalities {modalities}", repr(source))
+    reference = problem.reference.mod[source][problem.cells]
+    z_reference = model.get_latent_representation(reference, modality=source)
+    z_query = model.get_latent_representation(problem.query, modality=source)
+    return z_reference, z_query
 
 
 def ridge_translate(
