@@ -89,6 +89,23 @@ def _log_normalised(adata: AnnData) -> AnnData:
     return out
 
 
+def _latent_knn(model, data: PairedData, source: str, target: str, test, train_names) -> AnnData:
+    """``bf.tl.knn_translate`` in the model's latent space: the 25 training cells nearest to
+    each test cell (from its source profile) vote with their measured target, on the scale
+    the metrics compare (binarised peaks; log-normalised RNA; CLR protein).
+    """
+    train_target = data.mdata.mod[target][train_names]
+    if _kind(target) == "accessibility":
+        values = AnnData(X=(train_target.layers["counts"] > 0).astype(np.float32))
+    else:
+        values = AnnData(X=_log_normalised(train_target).X)
+    values.obs_names, values.var_names = train_target.obs_names, train_target.var_names
+    reference = md.MuData({source: data.mdata.mod[source][train_names].copy(), target: values})
+    return bf.tl.knn_translate(
+        test, reference=reference, source=source, target=target, model=model, add_to_mdata=False
+    )
+
+
 def _with_labels(adata: AnnData, labels: np.ndarray, key: str) -> AnnData:
     out = AnnData(X=adata.X, obs={key: labels}, var=adata.var[[]])
     out.obs_names = adata.obs_names
@@ -132,9 +149,11 @@ def evaluate(
             }
         else:
             metric, extra = bf.metrics.expression, {}
+        knn = _latent_knn(model, data, source, target, test, train_names)
         out["directions"][key] = {
             "target_kind": _kind(target),
             "model": {**metric(pred, truth), **bf.metrics.correlation_distance(pred, truth)},
+            "latent_knn": {**metric(knn, truth), **bf.metrics.correlation_distance(knn, truth)},
             "baseline": metric(baseline, truth),
             "translate_seconds": seconds,
             **extra,

@@ -56,11 +56,11 @@ def _rows_for(direction: str) -> tuple:
     return ACCESSIBILITY if direction.endswith("atac") else EXPRESSION
 
 
-def model_row(label: str, found: list[dict], direction: str) -> tuple:
+def model_row(label: str, found: list[dict], direction: str, who: str = "model") -> tuple:
     keys = _rows_for(direction)
+    found = [r for r in found if who in r["metrics"]["directions"][direction]]
     values = [
-        mean_sd([r["metrics"]["directions"][direction]["model"].get(k) for r in found])
-        for _, k in keys
+        mean_sd([r["metrics"]["directions"][direction][who].get(k) for r in found]) for _, k in keys
     ]
     return (label, *values, len(found))
 
@@ -156,6 +156,11 @@ def simple() -> str:
             rows = []
             if model_runs and direction in model_runs[0]["metrics"]["directions"]:
                 rows.append(model_row("**butterflyvi** (default)", model_runs, direction))
+                hybrid = model_row(
+                    "kNN in butterflyvi's latent space", model_runs, direction, "latent_knn"
+                )
+                if hybrid[-1]:
+                    rows.append(hybrid)
             for label, who in PREDICTORS:
                 values = [
                     mean_sd([r["directions"][direction][who].get(k) for r in simple_runs])
