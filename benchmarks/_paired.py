@@ -100,7 +100,10 @@ def _latent_knn(model, data: PairedData, source: str, target: str, test, train_n
     else:
         values = AnnData(X=_log_normalised(train_target).X)
     values.obs_names, values.var_names = train_target.obs_names, train_target.var_names
-    reference = md.MuData({source: data.mdata.mod[source][train_names].copy(), target: values})
+    mods = {source: data.mdata.mod[source][train_names].copy(), target: values}
+    for name in set(data.mdata.mod) - set(data.mods):  # extra inputs (gene activity)
+        mods[name] = data.mdata.mod[name][train_names].copy()
+    reference = md.MuData(mods)
     return bf.tl.knn_translate(
         test, reference=reference, source=source, target=target, model=model, add_to_mdata=False
     )

@@ -143,9 +143,11 @@ def _latents(model, problem: _Problem, source: str) -> tuple[np.ndarray, np.ndar
     modalities = list(getattr(model, "modalities_", []))
     if source not in modalities:
         raise missing("source", f"one of the model's modalities {modalities}", repr(source))
-    reference = problem.reference.mod[source][problem.cells]
+    # MuData views keep the model's extra inputs (e.g. gene activity beside ATAC) at hand.
+    reference = problem.reference[problem.cells]
+    query = problem.data if isinstance(problem.data, MuData) else problem.query
     z_reference = model.get_latent_representation(reference, modality=source)
-    z_query = model.get_latent_representation(problem.query, modality=source)
+    z_query = model.get_latent_representation(query, modality=source)
     return z_reference, z_query
 
 
