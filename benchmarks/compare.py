@@ -204,7 +204,7 @@ def kang() -> str:
                     per_seed = [np.mean([r["holdouts"][t][who][key] for t in types]) for r in found]
                 else:
                     per_seed = [r["holdouts"][holdout][who][key] for r in found]
-                values.append(mean_sd(per_seed))
+                values.append(mean_sd(per_seed, 1 if key == "deg_overlap" else 3))
             rows.append((holdout, label, *values))
     header = ("held out", "predictor", *(name for name, _ in KANG_KEYS))
     return f"Seeds: {len(found)}.\n\n" + table(rows, header)
