@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -59,11 +60,18 @@ def test_jobs_survive_a_server_restart(tmp_path, rna_files):
                 break
             time.sleep(0.3)
     server.stop()  # SIGTERM: the web process and its workers stop, some jobs still queued
+    with sqlite3.connect(data / "portal.db") as db:
+        workers = {w for (w,) in db.execute("SELECT worker FROM jobs WHERE worker IS NOT NULL")}
+    for worker in workers:  # stopped with the server, none left orphaned
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(worker.rsplit(":", 1)[1]), 0)
     restarted = start_portal(data, workers=1)
     try:
         with restarted.client(restarted.admin_token) as client:
-            ends = [wait_for(client, i)["status"] for i in ids]
-        assert ends == ["succeeded"] * 6
+            ends = [wait_for(client, i) for i in ids]
+        assert [job["status"] for job in ends] == ["succeeded"] * 6
+        # a job the stop interrupted went back to the queue without using up an attempt
+        assert [job["attempts"] for job in ends] == [1] * 6
     finally:
         restarted.stop()
 
@@ -79,8 +87,6 @@ def _running_job(client, job_id: str, attempt: int = 1, timeout: float = 120) ->
 
 
 def _worker_pid(server, job_id: str) -> int:
-    import sqlite3
-
     with sqlite3.connect(server.data_dir / "portal.db") as db:
         worker = db.execute("SELECT worker FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     return int(worker.rsplit(":", 1)[1])

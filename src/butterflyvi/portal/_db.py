@@ -278,6 +278,17 @@ class Database:
             )
             return cursor.rowcount > 0
 
+    def release(self, job_id: str, worker: str) -> bool:
+        """Hand a job back to the queue because its worker is stopping (not an attempt)."""
+        with self.connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = 'queued', worker = NULL, heartbeat = NULL, "
+                "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'running' "
+                "AND worker = ?",
+                (job_id, worker),
+            )
+            return cursor.rowcount > 0
+
     def delete_job(self, job_id: str) -> None:
         """Remove a job's row."""
         with self.connect() as db:

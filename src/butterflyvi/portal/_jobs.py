@@ -47,12 +47,22 @@ class JobRunner:
         self.settings = settings
         self.db = Database(settings.db_path)
         self.cache = ModelCache(self.db)
+        self.current: str | None = None
+
+    def release_current(self) -> str | None:
+        """Put the job this worker is running back in the queue; its id, if there was one."""
+        job_id = self.current
+        if job_id is not None and self.db.release(job_id, worker_name()):
+            logger.warning("worker stopping: job %s goes back to the queue", job_id)
+            return job_id
+        return None
 
     def run(self, job_id: str) -> None:
         """Claim the job (if still queued) and run it to an end state."""
         job = self.db.claim(job_id, worker_name())
         if job is None:
             return  # cancelled, already done, or taken by another worker
+        self.current = job_id
         folder = self.settings.job_dir(job["user_id"], job_id)
         folder.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(folder / LOG_FILE)
@@ -85,6 +95,7 @@ class JobRunner:
             if self.db.finish(job_id, "failed", error=_message(error)):
                 notify_finished(self.settings, self.db, job_id)
         finally:
+            self.current = None
             stop.set()
             beat.join(timeout=2)
             job_logger.removeHandler(handler)

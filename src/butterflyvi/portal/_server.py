@@ -146,6 +146,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
 
     thread = threading.Thread(target=supervisor, daemon=True)
     thread.start()
+    # uvicorn re-raises the SIGTERM it shut down on; with the default action the process
+    # would die before the workers are stopped and leave them orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     app = create_app(settings)
     print(
         f"butterflyvi portal on http://{host}:{port} ({workers} worker(s), data in "
@@ -161,13 +164,18 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     return 0
 
 
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(0)
+
+
 def run_worker(settings: Settings) -> int:
     """Consume the queue in this process (one job at a time, one model cache)."""
     from ._jobs import JobRunner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(message)s")
     huey = make_huey(settings)
-    set_runner(JobRunner(settings))
+    runner = JobRunner(settings)
+    set_runner(runner)
     consumer = huey.create_consumer(
         workers=1,
         worker_type="thread",
@@ -177,4 +185,11 @@ def run_worker(settings: Settings) -> int:
         check_worker_health=False,
     )
     consumer.run()  # huey stops on SIGTERM (at once) or SIGINT (after the running job)
-    return 0
+    interrupted = runner.release_current()
+    if interrupted is None:
+        return 0
+    enqueue(huey, interrupted)
+    # The job's thread is still inside it (maybe holding an HDF5 file lock); leave without
+    # the interpreter's shutdown, which could wait on that thread.
+    logging.shutdown()
+    os._exit(0)
