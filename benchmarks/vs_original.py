@@ -19,6 +19,10 @@
    Pearson per cell and per gene all first reach the original's final ones; evaluated after
    every epoch, evaluation not counted) and its phase-2 FLOP/s against the dense matmul
    rate measured in the same process.
+
+``--preset default`` trains butterflyvi's default instead of ``paper`` (the original's
+configuration); ``--original-from FILE`` takes the original's side from an earlier run's JSON
+(same epochs and threads) instead of training it again.
 """
 
 from __future__ import annotations
@@ -125,8 +129,10 @@ def _patch(path: Path, old: str, new: str) -> None:
 
 
 # ------------------------------------------------------------------ the butterflyvi side
-def run_butterflyvi(data: Path, split_path: Path, out: Path, epochs, threads: int) -> dict:
-    """Train butterflyvi (``preset="paper"``) in this process, evaluating after every epoch."""
+def run_butterflyvi(
+    data: Path, split_path: Path, out: Path, epochs, threads: int, preset: str = "paper"
+) -> dict:
+    """Train butterflyvi (``preset``) in this process, evaluating after every epoch."""
     import lightning.pytorch as pl
     import mudata as md
     import torch
@@ -148,7 +154,7 @@ def run_butterflyvi(data: Path, split_path: Path, out: Path, epochs, threads: in
     idx = [np.array([position[n] for n in split[p]]) for p in ("train", "validation", "test")]
     test = mdata[split["test"]].copy()
     bf.ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
-    model = bf.ButterflyModel(mdata, preset="paper")
+    model = bf.ButterflyModel(mdata, preset=preset)
 
     class Tracker(pl.Callback):
         """Training seconds per epoch (evaluation excluded) and held-out figures."""
@@ -200,6 +206,7 @@ def run_butterflyvi(data: Path, split_path: Path, out: Path, epochs, threads: in
     return {
         "epochs": list(epochs),
         "threads": threads,
+        "preset": preset,
         "seconds": {"pretraining": seconds_phase1, "integrative": seconds_phase2},
         "train_seconds": tracker.train_seconds,
         "wall_seconds_with_evaluation": wall,
@@ -267,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--preset", choices=["paper", "default"], default="paper")
+    parser.add_argument("--original-from", type=Path, default=None)
     parser.add_argument("--side", choices=["butterflyvi"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
@@ -277,14 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     data = dataset_files("snareseq")[0]
     if args.side == "butterflyvi":  # the child process of one round
         record = run_butterflyvi(
-            data, args.work / "split.json", args.work, args.epochs, args.threads
+            data, args.work / "split.json", args.work, args.epochs, args.threads, args.preset
         )
         (args.work / "butterflyvi.json").write_text(json.dumps(record))
         return 0
 
     import butterflyvi as bf
 
-    python = ensure_original_env()
+    earlier = _earlier_originals(args) if args.original_from else None
+    python = None if earlier else ensure_original_env()
     here = Path(__file__).resolve()
     rounds = []
     for round_index in range(args.rounds):
@@ -294,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             order = (
                 ("original", "butterflyvi") if round_index % 2 == 0 else ("butterflyvi", "original")
             )
+            if earlier:
+                order = ("butterflyvi",)
             for side in order:
                 print(f"[vs_original] round {round_index + 1}: {side}", flush=True)
                 env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
@@ -328,13 +340,18 @@ def main(argv: list[str] | None = None) -> int:
                             *map(str, args.epochs),
                             "--threads",
                             str(args.threads),
+                            "--preset",
+                            args.preset,
                         ],
                         check=True,
                         env=env,
                         cwd=here.parents[1],
                     )
-            original = json.loads((work / "original.json").read_text())
-            original["final"] = score_original(work, data)
+            if earlier:
+                original = earlier[round_index % len(earlier)]
+            else:
+                original = json.loads((work / "original.json").read_text())
+                original["final"] = score_original(work, data)
             ours = json.loads((work / "butterflyvi.json").read_text())
         ours["time_to_original_quality"] = time_to_quality(ours["records"], original["final"])
         rounds.append({"original": original, "butterflyvi": ours, "order": order})
@@ -342,6 +359,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result["summary"], indent=1))
     return 0
+
+
+def _earlier_originals(args) -> list[dict]:
+    """The original's rounds of an earlier run, checked to match this one's settings."""
+    earlier = json.loads(args.original_from.read_text())
+    if list(earlier["epochs"]) != list(args.epochs) or earlier["threads"] != args.threads:
+        raise SystemExit(
+            f"--original-from: expected a run with epochs {list(args.epochs)} and "
+            f"{args.threads} thread(s), found epochs {earlier['epochs']} and "
+            f"{earlier['threads']} thread(s)."
+        )
+    return [r["original"] for r in earlier["rounds"]]
 
 
 def summarise(rounds: list[dict], args) -> dict:
@@ -389,6 +418,8 @@ def summarise(rounds: list[dict], args) -> dict:
     summary["phase2_fraction_of_matmul"] = summary["phase2_gflops"] / summary["matmul_gflops"]
     return {
         "command": "python -m benchmarks.vs_original " + " ".join(sys.argv[1:]),
+        "preset": args.preset,
+        "original_from": str(args.original_from) if args.original_from else None,
         "epochs": list(args.epochs),
         "threads": args.threads,
         "load_average_end": list(os.getloadavg()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -20,12 +21,34 @@ from nbclient import NotebookClient
 
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
 
+#: A line drawn by a tqdm progress bar (Lightning's, scvi-tools').
+PROGRESS_LINE = re.compile(r"\d+/\d+ \[[^\]]*(it/s|s/it)")
+
+
+def strip_progress(notebook) -> None:
+    """Remove progress-bar lines from the stored stream outputs (they are noise on a page)."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines = re.split(r"(?<=[\r\n])", output.get("text", ""))
+                text = "".join(line for line in lines if not PROGRESS_LINE.search(line))
+                if not text.strip():
+                    continue
+                output["text"] = text
+            kept.append(output)
+        cell["outputs"] = kept
+
 
 def execute(path: Path, *, timeout: int = 3600) -> float:
     """Run ``path`` at full settings, store its outputs in place; return the wall seconds."""
     notebook = nbformat.read(path, as_version=4)
     os.environ.pop("BUTTERFLYVI_TUTORIAL_QUICK", None)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # numba (used by scanpy) would otherwise reset the OpenMP pool torch shares to every core
+    os.environ.setdefault("NUMBA_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         NotebookClient(
@@ -35,6 +58,7 @@ def execute(path: Path, *, timeout: int = 3600) -> float:
             resources={"metadata": {"path": workdir}},
         ).execute()
     seconds = time.perf_counter() - start
+    strip_progress(notebook)
     notebook.metadata["butterflyvi"] = {
         "executed": time.strftime("%Y-%m-%d"),
         "wall_seconds": round(seconds, 1),
