@@ -7,8 +7,8 @@ and stores its fitted state in ``adata.uns["butterflyvi_preprocessing"]`` (a pla
 ``"kind"``), per-feature fitted values in ``var``. :func:`apply_preprocessing` re-applies a
 state to new cells; :func:`recover_atac_counts` inverts the accessibility transform.
 
-Input validators shared with the rest of the package live in ``butterflyvi.pp._checks``
-(``check_matrix``, ``check_state``, ``get_matrix``, ...).
+Input validators shared with the rest of the package live in ``butterflyvi._validation``
+(``check_matrix``, ``get_state``, ``stored_values``, ...).
 """
 
 from .._validation import get_state
