@@ -22,7 +22,8 @@
 
 ``--preset default`` trains butterflyvi's default instead of ``paper`` (the original's
 configuration); ``--original-from FILE`` takes the original's side from an earlier run's JSON
-(same epochs and threads) instead of training it again.
+(same epochs and threads) instead of training it again; ``--butterflyvi-epochs P I`` gives
+butterflyvi a schedule of its own (only its time to the original's quality is then comparable).
 """
 
 from __future__ import annotations
@@ -276,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--preset", choices=["paper", "default"], default="paper")
     parser.add_argument("--original-from", type=Path, default=None)
+    parser.add_argument(
+        "--butterflyvi-epochs",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("PRETRAIN", "INTEGRATIVE"),
+        help="butterflyvi's own schedule (for the time to the original's quality only)",
+    )
     parser.add_argument("--side", choices=["butterflyvi"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
@@ -294,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     import butterflyvi as bf
 
     earlier = _earlier_originals(args) if args.original_from else None
+    ours_epochs = args.epochs
+    if args.butterflyvi_epochs:
+        pretrain, integrative = args.butterflyvi_epochs
+        ours_epochs = (pretrain, pretrain, integrative)
     python = None if earlier else ensure_original_env()
     here = Path(__file__).resolve()
     rounds = []
@@ -337,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--work",
                             str(work),
                             "--epochs",
-                            *map(str, args.epochs),
+                            *map(str, ours_epochs),
                             "--threads",
                             str(args.threads),
                             "--preset",
@@ -392,7 +405,7 @@ def summarise(rounds: list[dict], args) -> dict:
     o_total, b_total = o_pre + o_int, b_pre + b_int
     quality = [r["butterflyvi"]["time_to_original_quality"]["train_seconds"] for r in rounds]
     last = rounds[-1]["butterflyvi"]
-    epoch_seconds = b_int / max(1, args.epochs[2])
+    epoch_seconds = b_int / max(1, last["epochs"][2])
     flops = 3 * last["phase2_forward_gflop_per_step"] * last["phase2_steps_per_epoch"]
     summary = {
         "original_seconds": {"pretraining": o_pre, "integrative": o_int, "total": o_total},
@@ -421,6 +434,7 @@ def summarise(rounds: list[dict], args) -> dict:
         "preset": args.preset,
         "original_from": str(args.original_from) if args.original_from else None,
         "epochs": list(args.epochs),
+        "butterflyvi_epochs": list(rounds[-1]["butterflyvi"]["epochs"]),
         "threads": args.threads,
         "load_average_end": list(os.getloadavg()),
         "summary": summary,
