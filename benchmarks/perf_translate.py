@@ -89,6 +89,11 @@ def _peaks_input(n: int) -> Path:
         atac = bf.datasets.synthetic_paired(
             n, n_genes=N_GENES_200K, n_peaks=PEAKS, peak_density=0.01, seed=1
         )["atac"]
+        # new cells of the model's peaks: the simulator draws peak coordinates from its seed
+        training = bf.datasets.synthetic_paired(
+            3000, n_genes=N_GENES_200K, n_peaks=PEAKS, peak_density=0.01, seed=0
+        )["atac"]
+        atac.var = training.var.copy()
         atac.obs_names = [f"cell{i}" for i in range(n)]
         atac.write_h5ad(path)
     return path
