@@ -133,7 +133,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     huey = make_huey(settings)
     recover_jobs(settings, db, huey, startup=True)
     pool = WorkerPool(settings, workers)
-    pool.start()
     stop = threading.Event()
 
     def supervisor() -> None:
@@ -145,21 +144,23 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
                 logger.exception("supervisor round failed")
 
     thread = threading.Thread(target=supervisor, daemon=True)
-    thread.start()
     # uvicorn re-raises the SIGTERM it shut down on; with the default action the process
     # would die before the workers are stopped and leave them orphaned.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    app = create_app(settings)
-    print(
-        f"butterflyvi portal on http://{host}:{port} ({workers} worker(s), data in "
-        f"{settings.data_dir})",
-        flush=True,
-    )
     try:
+        pool.start()
+        thread.start()
+        app = create_app(settings)
+        print(
+            f"butterflyvi portal on http://{host}:{port} ({workers} worker(s), data in "
+            f"{settings.data_dir})",
+            flush=True,
+        )
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
-        thread.join()  # a supervisor round finishing now would start workers anew
+        if thread.is_alive():
+            thread.join()  # a supervisor round finishing now would start workers anew
         pool.stop()
     return 0
 
