@@ -101,8 +101,9 @@ def stack_rows(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
     indices = np.empty(nnz, dtype=index_dtype)
     indptr = np.zeros(n_rows + 1, dtype=index_dtype)
     row = at = 0
+    blocks.reverse()  # popped from the end: each block released once copied, no list shifts
     while blocks:
-        block = blocks.pop(0)
+        block = blocks.pop()
         data[at : at + block.nnz] = block.data
         indices[at : at + block.nnz] = block.indices
         indptr[row + 1 : row + block.shape[0] + 1] = block.indptr[1:] + at

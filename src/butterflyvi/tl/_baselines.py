@@ -310,7 +310,8 @@ class _Problem:
         )
         if not (sp.issparse(X_query) or isinstance(X_query, np.ndarray)):
             X_query = _stack_blocks(X_query)
-        value_range = (_min(Y_reference), _max(Y_reference))
+        # scipy counts a sparse matrix's implicit zeros in min/max, as wanted here
+        value_range = (float(Y_reference.min()), float(Y_reference.max()))
         return cls(
             data=data,
             reference=reference,
@@ -380,11 +381,3 @@ def _stack_blocks(blocks) -> sp.csr_matrix:
     step = 10_000
     parts = [sp.csr_matrix(blocks[slice(i, min(i + step, n))]) for i in range(0, n, step)]
     return sp.vstack(parts).tocsr()
-
-
-def _min(X) -> float:
-    return float(X.min())  # scipy counts a sparse matrix's implicit zeros
-
-
-def _max(X) -> float:
-    return float(X.max())
