@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scvi
 import torch
 
 import butterflyvi as bf
@@ -38,6 +39,7 @@ def test_crossmp_preset_builds_crossmps_networks(crossmp_data):
 
 
 def test_crossmp_trains_one_phase_and_translates(crossmp_data, tmp_path):
+    scvi.settings.seed = 0  # the figures below must not depend on the tests run before
     bf.ButterflyModel.setup_mudata(crossmp_data, modalities=("rna", "atac"))
     model = bf.ButterflyModel(crossmp_data, preset="crossmp")
     model.train(max_epochs=40, train_size=1.0, accelerator="cpu", enable_progress_bar=False)
