@@ -64,7 +64,7 @@ def _preprocess(
     mdata: md.MuData, mods: tuple[str, str], notes: list[str], pp: str = "default"
 ) -> md.MuData:
     if pp == "crossmp":
-        out = bf.pp.preprocess_crossmp(mdata, min_genes=10, max_genes=7000)
+        out = bf.pp.preprocess_crossmp(mdata, min_genes=10, max_genes=7000, copy=True)
         notes.append(
             "Preprocessing: CrossMP's (bf.pp.preprocess_crossmp): sex chromosomes removed, "
             "overlapping peaks merged, peaks open in < 5 cells or > 10 % of cells dropped, "

@@ -104,9 +104,7 @@ def _latent_knn(model, data: PairedData, source: str, target: str, test, train_n
     for name in set(data.mdata.mod) - set(data.mods):  # extra inputs (gene activity)
         mods[name] = data.mdata.mod[name][train_names].copy()
     reference = md.MuData(mods)
-    return bf.tl.knn_translate(
-        test, reference=reference, source=source, target=target, model=model, add_to_mdata=False
-    )
+    return bf.tl.knn_translate(test, reference=reference, source=source, target=target, model=model)
 
 
 def _with_labels(adata: AnnData, labels: np.ndarray, key: str) -> AnnData:
@@ -136,7 +134,7 @@ def evaluate(
     for source, target in ((x, y), (y, x)):
         key = f"{source}_to_{target}"
         start = time.perf_counter()
-        pred = model.translate(test, source=source, add_to_mdata=False)
+        pred = model.translate(test, source=source)
         seconds = time.perf_counter() - start
         truth = _log_normalised(test.mod[target])
         train_target = _log_normalised(data.mdata.mod[target][train_names])

@@ -97,7 +97,7 @@ def translate(path, stem: str, *, backed: bool, batch_size: int) -> dict:
         "load_average": load_average(),
     }
     start = time.perf_counter(), time.process_time()
-    pred = model.translate(data, source="atac", batch_size=batch_size, add_to_mdata=False)
+    pred = model.translate(data, source="atac", batch_size=batch_size)
     out["translate_atac_to_rna"] = {
         "shape": list(pred.shape),
         "nnz": int(pred.X.nnz),
@@ -144,7 +144,7 @@ def train_snareseq(*, backed: bool, epochs: int = 1) -> dict:
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    pred = model.translate(mdata, source="rna", add_to_mdata=False)
+    pred = model.translate(mdata, source="rna")
     return {
         "backed": backed,
         "x_on_disk": bool(mdata["atac"].isbacked),

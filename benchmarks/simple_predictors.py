@@ -90,7 +90,6 @@ def run(dataset: str, seed: int, out: Path) -> Path:
                 target=target,
                 target_layer=target_layer,
                 random_state=seed,
-                add_to_mdata=False,
             )
             seconds = time.perf_counter() - start
             direction[name] = {**score(pred, truth, kind), "seconds": seconds}

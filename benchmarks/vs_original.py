@@ -223,12 +223,8 @@ def run_butterflyvi(
 def _score(model, test) -> dict:
     import butterflyvi as bf
 
-    atac = bf.metrics.accessibility(
-        model.translate(test, source="rna", add_to_mdata=False), test["atac"]
-    )
-    rna = bf.metrics.expression(
-        model.translate(test, source="atac", add_to_mdata=False), test["rna"]
-    )
+    atac = bf.metrics.accessibility(model.translate(test, source="rna"), test["atac"])
+    rna = bf.metrics.expression(model.translate(test, source="atac"), test["rna"])
     return {k: (atac if k.startswith("auroc") else rna)[k] for k in FIGURES}
 
 

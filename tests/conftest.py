@@ -5,7 +5,8 @@
 - ``snare_demo``: the bundled SNARE-seq demo MuData, read once (tests take copies);
 - ``small_mdata``: preprocessed synthetic RNA + ATAC (120 cells), built once, copied per test;
 - ``one_torch_thread``: one torch thread for the test;
-- ``scvi_seed`` (automatic): ``scvi.settings.seed`` is put back after every test that sets it.
+- ``scvi_seed`` (automatic): every test starts from seeded global generators, and
+  ``scvi.settings.seed`` is put back after every test that sets it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Fixtures of tiny data and a tiny trained model (``raw``, ``mdata``, ``trained``) for the
+#: tests of bad input, defined in ``tests/_tiny.py``.
+pytest_plugins = ["_tiny"]
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +94,19 @@ def one_torch_thread():
 
 @pytest.fixture(autouse=True)
 def scvi_seed():
-    """Put ``scvi.settings.seed`` back after the test (it also seeds torch and numpy)."""
+    """Start every test from the same random state, whatever ran before it (torch, numpy's
+    and Python's global generators seeded with 0), and put ``scvi.settings.seed`` back after
+    the test (it also seeds torch and numpy).
+    """
+    import random
+
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - the legacy global state some libraries draw from
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(0)
     scvi = sys.modules.get("scvi")
     before = scvi.settings.seed if scvi is not None else None
     yield

@@ -14,7 +14,7 @@ checked on their stored values, dense arrays and on-disk matrices in blocks.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,32 @@ def missing(argument: str, expected: str, found: str, hint: str | None = None) -
 def wrong_type(argument: str, expected: str, value: Any) -> TypeError:
     """A :class:`TypeError` in the house style (``found`` is the type of ``value``)."""
     return TypeError(message(argument, expected, type(value).__name__))
+
+
+def check_epochs(
+    pretrain: Any,
+    integrative: Any,
+    *,
+    names: tuple[str, str] = ("max_epochs_pretrain", "max_epochs"),
+    limits: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """The two phases' epoch counts: non-negative integers (at most ``limits``) with a
+    positive sum. ``names`` are the arguments as the caller spells them (``--epochs``, ...).
+    """
+    for name, value, limit in zip(
+        names, (pretrain, integrative), limits or (None, None), strict=True
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise invalid(name, "a non-negative integer number of epochs", repr(value))
+        if limit is not None and value > limit:
+            raise invalid(name, f"at most {limit} epochs", repr(value))
+    if pretrain + integrative == 0:
+        raise invalid(
+            ", ".join(names),
+            "numbers of epochs with a positive sum",
+            f"{pretrain} and {integrative}",
+        )
+    return int(pretrain), int(integrative)
 
 
 def _fmt_count(n: int) -> str:
@@ -384,7 +410,13 @@ def check_same_cells(names: pd.Index, reference: pd.Index, *, argument: str, wha
 
 
 # ---------------------------------------------------------------------------- fitted state
-def check_state(state: Any, *, name: str = "state", kind: str | None = None) -> str:
+def check_state(
+    state: Any,
+    *,
+    required: Mapping[str, Sequence[str]],
+    name: str = "state",
+    kind: str | None = None,
+) -> str:
     """Validate a fitted preprocessing state and return its kind.
 
     Parameters
@@ -392,6 +424,9 @@ def check_state(state: Any, *, name: str = "state", kind: str | None = None) -> 
     state
         The mapping written by a ``butterflyvi.pp.preprocess_*`` function into
         ``adata.uns["butterflyvi_preprocessing"]``.
+    required
+        ``{kind: keys every state of that kind holds}``, from the caller (``pp`` for its
+        own states, the kinds registry for any registered kind).
     name
         Argument name for error messages.
     kind
@@ -403,8 +438,6 @@ def check_state(state: Any, *, name: str = "state", kind: str | None = None) -> 
         If ``state`` is not a mapping, has an unknown ``"kind"`` or misses a required key.
 
     """
-    from .kinds import available_kinds, get_kind
-
     if not isinstance(state, Mapping):
         raise invalid(
             name,
@@ -413,23 +446,26 @@ def check_state(state: Any, *, name: str = "state", kind: str | None = None) -> 
         )
     found = state.get("kind")
     found = str(found) if found is not None else None
-    if found not in available_kinds():
-        raise invalid(f"{name}['kind']", f"one of {list(available_kinds())}", repr(found))
+    if found not in required:
+        raise invalid(f"{name}['kind']", f"one of {list(required)}", repr(found))
     if kind is not None and found != kind:
         raise invalid(f"{name}['kind']", repr(kind), repr(found))
-    required = get_kind(found).state_keys
-    absent = [k for k in required if k not in state]
+    keys = tuple(required[found])
+    absent = [k for k in keys if k not in state]
     if absent:
         raise invalid(
             name,
-            f"a {found!r} state with the keys {list(required)}",
+            f"a {found!r} state with the keys {list(keys)}",
             f"one without {absent}",
         )
     return found
 
 
-def get_state(adata: AnnData, *, kind: str | None = None) -> dict[str, Any]:
-    """The fitted preprocessing state stored in ``adata.uns``.
+def get_state(
+    adata: AnnData, *, required: Mapping[str, Sequence[str]], kind: str | None = None
+) -> dict[str, Any]:
+    """The fitted preprocessing state stored in ``adata.uns`` (``required`` as in
+    :func:`check_state`).
 
     Raises
     ------
@@ -446,5 +482,5 @@ def get_state(adata: AnnData, *, kind: str | None = None) -> dict[str, Any]:
             "Run butterflyvi.pp.preprocess_rna, preprocess_atac or preprocess_adt first.",
         )
     state = dict(adata.uns[PP_UNS_KEY])
-    check_state(state, name=f"adata.uns[{PP_UNS_KEY!r}]", kind=kind)
+    check_state(state, required=required, name=f"adata.uns[{PP_UNS_KEY!r}]", kind=kind)
     return state

@@ -360,12 +360,14 @@ def test_evaluate_refuses_bad_input(raw_file, tmp_path, capsys):
 
 
 def test_runtime_failures_exit_with_one(monkeypatch, capsys):
+    import dataclasses
+
     from butterflyvi.cli import evaluate
 
     def broken(args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(evaluate, "run", broken)
+    monkeypatch.setattr(evaluate, "COMMANDS", (dataclasses.replace(evaluate.COMMAND, run=broken),))
     assert main(["evaluate", "--pred", "a.h5ad", "--truth", "b.h5ad"]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert "RuntimeError: boom" in err and "Traceback" not in err

@@ -5,25 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 import butterflyvi.datasets as ds
+from _helpers import SNARESEQ_FILE, is_count_matrix, same_cells
 from butterflyvi.datasets._mudata_utils import read_h5mu
-
-SNARESEQ_FILE = "snareseq_mouse_cortex_chen2019.h5mu"
-
-
-def _is_count_matrix(x) -> bool:
-    return (
-        isinstance(x, sp.csr_matrix)
-        and x.data.min(initial=0) >= 0
-        and np.array_equal(x.data, np.round(x.data))
-    )
-
-
-def _same_cells(mdata) -> bool:
-    names = [a.obs_names for a in mdata.mod.values()]
-    return all(n.equals(names[0]) for n in names) and mdata.obs_names.equals(names[0])
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +21,9 @@ def test_demo_shapes_and_annotations(demo):
     assert demo.n_obs == 2000
     assert demo.mod["rna"].n_vars == 1677
     assert 15_000 < demo.mod["atac"].n_vars <= 25_734
-    assert _same_cells(demo)
+    assert same_cells(demo)
     for adata in demo.mod.values():
-        assert _is_count_matrix(adata.X)
+        assert is_count_matrix(adata.X)
         assert adata.X.dtype == np.float32
         for column in ("cell_type", "cell_type_coarse", "library"):
             assert column in adata.obs

@@ -10,21 +10,6 @@ from hypothesis import strategies as st
 from butterflyvi.datasets._alias import alias_table
 from butterflyvi.datasets._csr_builder import CSRBuilder
 
-SNARESEQ_FILE = "snareseq_mouse_cortex_chen2019.h5mu"
-
-
-def _is_count_matrix(x) -> bool:
-    return (
-        isinstance(x, sp.csr_matrix)
-        and x.data.min(initial=0) >= 0
-        and np.array_equal(x.data, np.round(x.data))
-    )
-
-
-def _same_cells(mdata) -> bool:
-    names = [a.obs_names for a in mdata.mod.values()]
-    return all(n.equals(names[0]) for n in names) and mdata.obs_names.equals(names[0])
-
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(0.0, 100.0), min_size=1, max_size=60).filter(lambda w: sum(w) > 1e-3))

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import butterflyvi.datasets as ds
+from _helpers import SNARESEQ_FILE, is_count_matrix, same_cells
 from butterflyvi.datasets._locate import ENV_VAR
 from butterflyvi.datasets._mudata_utils import read_h5mu
 from butterflyvi.datasets._shared import SHARED_FILES, _locate
-
-SNARESEQ_FILE = "snareseq_mouse_cortex_chen2019.h5mu"
-
-
-def _is_count_matrix(x) -> bool:
-    return (
-        isinstance(x, sp.csr_matrix)
-        and x.data.min(initial=0) >= 0
-        and np.array_equal(x.data, np.round(x.data))
-    )
-
-
-def _same_cells(mdata) -> bool:
-    names = [a.obs_names for a in mdata.mod.values()]
-    return all(n.equals(names[0]) for n in names) and mdata.obs_names.equals(names[0])
-
 
 EXPECTED_MODS = {
     "snareseq": ("rna", "atac"),
@@ -43,9 +26,9 @@ def test_load_shared_mudata(name, shared_file):
         shared_file(file)
     mdata = ds.load_shared(name, path=folder)
     assert tuple(mdata.mod) == EXPECTED_MODS[name]
-    assert _same_cells(mdata)
+    assert same_cells(mdata)
     for adata in mdata.mod.values():
-        assert _is_count_matrix(adata.X), f"{name}: X must hold raw counts"
+        assert is_count_matrix(adata.X), f"{name}: X must hold raw counts"
     if name.startswith("bmmc"):
         assert "cell_type" in mdata.obs
         assert "rna:cell_type" in mdata.obs

@@ -7,21 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import butterflyvi.datasets as ds
-
-SNARESEQ_FILE = "snareseq_mouse_cortex_chen2019.h5mu"
-
-
-def _is_count_matrix(x) -> bool:
-    return (
-        isinstance(x, sp.csr_matrix)
-        and x.data.min(initial=0) >= 0
-        and np.array_equal(x.data, np.round(x.data))
-    )
-
-
-def _same_cells(mdata) -> bool:
-    names = [a.obs_names for a in mdata.mod.values()]
-    return all(n.equals(names[0]) for n in names) and mdata.obs_names.equals(names[0])
+from _helpers import is_count_matrix, same_cells
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +22,10 @@ def test_synthetic_shapes_and_format(synth):
     assert synth.mod["rna"].shape == (1200, 300)
     assert synth.mod["atac"].shape == (1200, 4000)
     assert synth.mod["adt"].shape == (1200, 12)
-    assert _same_cells(synth)
+    assert same_cells(synth)
     assert synth.obs["cell_type"].nunique() == 5
     for adata in synth.mod.values():
-        assert _is_count_matrix(adata.X)
+        assert is_count_matrix(adata.X)
         assert adata.X.has_canonical_format
     assert (np.diff(synth.mod["atac"].X.indptr) > 0).all()  # no empty cells
     var = synth.mod["atac"].var

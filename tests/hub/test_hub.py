@@ -59,7 +59,7 @@ def test_round_trip_through_hub_model(trained, tmp_path):
 
 def test_small_stored_data_without_translations(trained, tmp_path):
     model, mdata, raw_rna = trained
-    model.translate(mdata, source="rna")  # adds "atac_from_rna" to the registered MuData
+    model.translate(mdata, source="rna", add_to_mdata=True)  # adds "atac_from_rna"
     assert "atac_from_rna" in mdata.mod
     local_dir = hub.to_hub_dir(model, tmp_path / "hub", max_cells=20)
     loaded = hub.load_hub_dir(local_dir, accelerator="cpu")

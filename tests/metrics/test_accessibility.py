@@ -2,72 +2,32 @@
 
 from __future__ import annotations
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from sklearn import metrics as skm
 
+from _metrics_data import adata_of, scores_and_truth, sk_rowwise
 from butterflyvi import metrics
 
 
-def _scores_and_truth(seed: int = 0, n_cells: int = 40, n_peaks: int = 30):
-    """Predictions with many ties (rounded, zeros), negative values, and binary-ish truth."""
-    rng = np.random.default_rng(seed)
-    truth = rng.poisson(0.3, size=(n_cells, n_peaks)).astype(np.float32)  # counts, some > 1
-    pred = np.round(rng.normal(0.3, 0.4, size=(n_cells, n_peaks)) + 0.3 * (truth > 0), 1)
-    pred[np.abs(pred) < 0.15] = 0.0
-    return pred.astype(np.float32), truth
-
-
-def _adata(X, obs_prefix: str = "c", var_prefix: str = "f") -> ad.AnnData:
-    n, m = X.shape
-    return ad.AnnData(
-        X=X,
-        obs=pd.DataFrame(index=[f"{obs_prefix}{i}" for i in range(n)]),
-        var=pd.DataFrame(index=[f"{var_prefix}{j}" for j in range(m)]),
-    )
-
-
-def _sk_rowwise(pred, truth):
-    """Per-row sklearn AUROC/AP, skipping rows of a single class."""
-    au, ap = [], []
-    for s, y in zip(pred, truth > 0, strict=True):
-        if y.all() or not y.any():
-            continue
-        au.append(skm.roc_auc_score(y, s))
-        ap.append(skm.average_precision_score(y, s))
-    return np.array(au), np.array(ap)
-
-
-def _two_blobs(seed: int = 0, n_per: int = 30, n_features: int = 40, n_types: int = 3):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 10, size=(n_types, n_features))
-    X = np.vstack([c + rng.normal(0, 0.5, size=(n_per, n_features)) for c in centers])
-    labels = np.repeat([f"type{t}" for t in range(n_types)], n_per)
-    adata = _adata(X.astype(np.float32))
-    adata.obs["cell_type"] = pd.Categorical(labels)
-    return adata
-
-
 def test_accessibility_matches_sklearn():
-    pred, truth = _scores_and_truth()
+    pred, truth = scores_and_truth()
     out = metrics.accessibility(pred, truth)
     y = truth.ravel() > 0
     assert out["auroc"] == pytest.approx(skm.roc_auc_score(y, pred.ravel()), abs=1e-12)
     assert out["aupr"] == pytest.approx(skm.average_precision_score(y, pred.ravel()), abs=1e-12)
     assert out["positive_fraction"] == pytest.approx(y.mean())
 
-    au, ap = _sk_rowwise(pred, truth)
+    au, ap = sk_rowwise(pred, truth)
     assert out["auroc_per_cell_mean"] == pytest.approx(au.mean(), abs=1e-12)
     assert out["auroc_per_cell_median"] == pytest.approx(np.median(au), abs=1e-12)
     assert out["aupr_per_cell_mean"] == pytest.approx(ap.mean(), abs=1e-12)
     assert out["aupr_per_cell_median"] == pytest.approx(np.median(ap), abs=1e-12)
 
-    au, ap = _sk_rowwise(pred.T, truth.T)
+    au, ap = sk_rowwise(pred.T, truth.T)
     assert out["auroc_per_peak_mean"] == pytest.approx(au.mean(), abs=1e-12)
     assert out["auroc_per_peak_median"] == pytest.approx(np.median(au), abs=1e-12)
     assert out["aupr_per_peak_mean"] == pytest.approx(ap.mean(), abs=1e-12)
@@ -76,7 +36,7 @@ def test_accessibility_matches_sklearn():
 
 
 def test_accessibility_sparse_and_dense_identical():
-    pred, truth = _scores_and_truth(seed=1)
+    pred, truth = scores_and_truth(seed=1)
     dense = metrics.accessibility(pred, truth)
     for p, t in [
         (sparse.csr_matrix(pred), sparse.csr_matrix(truth)),
@@ -88,26 +48,26 @@ def test_accessibility_sparse_and_dense_identical():
 
 
 def test_accessibility_single_class_cells_and_peaks_skipped():
-    pred, truth = _scores_and_truth(seed=2)
+    pred, truth = scores_and_truth(seed=2)
     truth[:, 0] = 0  # a peak never open
     truth[:, 1] = 3  # a peak always open
     out = metrics.accessibility(pred, truth)
-    au_peaks, _ = _sk_rowwise(pred.T, truth.T)
+    au_peaks, _ = sk_rowwise(pred.T, truth.T)
     assert out["n_peaks_skipped"] == pred.shape[1] - au_peaks.size == 2
     assert out["auroc_per_peak_mean"] == pytest.approx(au_peaks.mean(), abs=1e-12)
 
-    pred, truth = _scores_and_truth(seed=2)
+    pred, truth = scores_and_truth(seed=2)
     truth[3] = 0  # a cell with nothing open
     truth[5] = 1  # a cell with everything open
     out = metrics.accessibility(pred, truth)
-    au_cells, ap_cells = _sk_rowwise(pred, truth)
+    au_cells, ap_cells = sk_rowwise(pred, truth)
     assert out["n_cells_skipped"] == pred.shape[0] - au_cells.size == 2
     assert out["auroc_per_cell_mean"] == pytest.approx(au_cells.mean(), abs=1e-12)
     assert out["aupr_per_cell_median"] == pytest.approx(np.median(ap_cells), abs=1e-12)
 
 
 def test_accessibility_constant_prediction():
-    _, truth = _scores_and_truth(seed=3)
+    _, truth = scores_and_truth(seed=3)
     out = metrics.accessibility(np.full(truth.shape, 0.2), truth)
     assert out["auroc"] == 0.5
     assert out["auroc_per_cell_mean"] == 0.5
@@ -134,8 +94,8 @@ def test_accessibility_all_entries_property(seed, n_cells, n_peaks):
 
 
 def test_accessibility_anndata_aligned_by_names():
-    pred, truth = _scores_and_truth(seed=4)
-    a_pred, a_truth = _adata(pred), _adata(truth)
+    pred, truth = scores_and_truth(seed=4)
+    a_pred, a_truth = adata_of(pred), adata_of(truth)
     expected = metrics.accessibility(a_pred, a_truth)
     assert expected == metrics.accessibility(pred, truth)
     rng = np.random.default_rng(0)
@@ -148,7 +108,7 @@ def test_accessibility_anndata_aligned_by_names():
 
 
 def test_accessibility_errors():
-    pred, truth = _scores_and_truth(seed=5)
+    pred, truth = scores_and_truth(seed=5)
     with pytest.raises(ValueError, match="same shape"):
         metrics.accessibility(pred[:, :-1], truth)
     bad = pred.copy()
@@ -157,19 +117,19 @@ def test_accessibility_errors():
         metrics.accessibility(bad, truth)
     with pytest.raises(ValueError, match="open"):
         metrics.accessibility(pred, np.zeros_like(truth))
-    renamed = _adata(truth, obs_prefix="x")
+    renamed = adata_of(truth, obs_prefix="x")
     with pytest.raises(ValueError, match="expected the same obs_names"):
-        metrics.accessibility(_adata(pred), renamed)
+        metrics.accessibility(adata_of(pred), renamed)
     with pytest.raises(ValueError, match="expected the same var_names"):
-        metrics.accessibility(_adata(pred), _adata(truth, var_prefix="g"))
+        metrics.accessibility(adata_of(pred), adata_of(truth, var_prefix="g"))
     with pytest.raises(ValueError, match="layer: expected a layer of truth"):
-        metrics.accessibility(_adata(pred), _adata(truth), truth_layer="nope")
+        metrics.accessibility(adata_of(pred), adata_of(truth), truth_layer="nope")
     with pytest.raises(TypeError, match="AnnData, a numpy array or a scipy sparse"):
         metrics.accessibility(pred.tolist(), truth)
 
 
 def test_metrics_do_not_modify_inputs():
-    pred, truth = _scores_and_truth(seed=6)
+    pred, truth = scores_and_truth(seed=6)
     sp_pred = sparse.csr_matrix(pred)
     sp_pred.has_sorted_indices = False  # force a canonicalisation path
     before = (pred.copy(), truth.copy(), sp_pred.copy())

@@ -11,19 +11,10 @@ import pytest
 import torch
 
 import butterflyvi as bf
-from _synthetic import assert_float32_close, tiny_paired
+from _helpers import tiny_mdata
+from _synthetic import assert_float32_close
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def shuffled_groups(n_features: int = 50, seed: int = 0) -> list[np.ndarray]:
-    """Three chromosomes whose peaks are interleaved (not contiguous) in the input."""
-    perm = np.random.default_rng(seed).permutation(n_features)
-    return [np.sort(perm[:10]), np.sort(perm[10:13]), np.sort(perm[13:])]
-
-
-def tiny_mdata(n_cells: int = 120, seed: int = 0) -> md.MuData:
-    return tiny_paired(n_cells, n_chromosomes=3, seed=seed)
 
 
 def test_translate_reads_backed_mudata_in_row_blocks(tmp_path):
@@ -37,14 +28,14 @@ def test_translate_reads_backed_mudata_in_row_blocks(tmp_path):
     for source in ("rna", "atac"):
         # Other batch sizes round differently (float32 matmul blocking): compare within
         # float32 tolerance, with no threshold that a rounding difference could flip.
-        expected = model.translate(mdata, source=source, threshold=0, add_to_mdata=False)
-        got = model.translate(backed, source=source, threshold=0, batch_size=37)
+        expected = model.translate(mdata, source=source, threshold=0)
+        got = model.translate(backed, source=source, threshold=0, batch_size=37, add_to_mdata=True)
         assert_float32_close(got.X.toarray(), expected.X.toarray())
         assert_float32_close(
             model.get_latent_representation(backed, modality=source, batch_size=50),
             model.get_latent_representation(mdata, modality=source),
         )
-        same_batches = model.translate(backed, source=source, threshold=0, add_to_mdata=False)
+        same_batches = model.translate(backed, source=source, threshold=0)
         np.testing.assert_array_equal(same_batches.X.toarray(), expected.X.toarray())
     assert {"atac_from_rna", "rna_from_atac"} <= set(backed.mod)
 
@@ -69,7 +60,7 @@ def test_training_on_backed_mudata_reads_the_file_without_loading_it(tmp_path):
     for key in ("pretrain_reconstruction_0", "pretrain_reconstruction_1"):
         values = model.history[key].to_numpy(float).ravel()
         assert np.isfinite(values).all() and values.size >= 2, key
-    pred = model.translate(backed, source="rna", add_to_mdata=False)
+    pred = model.translate(backed, source="rna")
     assert pred.shape == (mdata.n_obs, mdata["atac"].n_vars)
 
 

@@ -10,13 +10,14 @@ import torch
 
 import butterflyvi as bf
 from _synthetic import assert_float32_close
+from _tiny import QUIET
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
 def crossmp_data(snare_demo):
-    return bf.pp.preprocess_crossmp(snare_demo, min_genes=50, max_genes=7000)
+    return bf.pp.preprocess_crossmp(snare_demo, min_genes=50, max_genes=7000, copy=True)
 
 
 def test_crossmp_preset_builds_crossmps_networks(crossmp_data):
@@ -46,7 +47,7 @@ def test_crossmp_trains_one_phase_and_translates(crossmp_data, tmp_path):
     history = model.history
     assert "pretrain_loss" not in history and len(history["train_loss"]) == 40
     assert "train_kl_between" in history and "train_discriminator_loss" not in history
-    atac = model.translate(crossmp_data, source="rna", add_to_mdata=False, threshold=0)
+    atac = model.translate(crossmp_data, source="rna", threshold=0)
     assert ((atac.X.data >= 0) & (atac.X.data <= 1)).all()
     scores = bf.metrics.accessibility(atac, crossmp_data["atac"])
     assert scores["auroc_per_peak_mean"] > 0.55
@@ -77,10 +78,9 @@ def test_gene_activity_as_an_extra_input_beside_atac(shared_data_dir):
         max_epochs_pretrain=2,
         max_epochs=4,
         batch_size=100,
-        accelerator="cpu",
-        enable_progress_bar=False,
+        **QUIET,
     )
-    pred = model.translate(mdata, source="atac", add_to_mdata=False)
+    pred = model.translate(mdata, source="atac")
     assert pred.shape == mdata["rna"].shape
     with torch.no_grad():  # the extra input changes the translation
         x = torch.tensor(mdata["atac"].X[:5].toarray())
@@ -90,7 +90,7 @@ def test_gene_activity_as_an_extra_input_beside_atac(shared_data_dir):
     assert not torch.allclose(with_extra, without)
     with pytest.raises(KeyError, match="data: expected a MuData holding modality 'gene_activity'"):
         model.translate(mdata["atac"], source="atac")
-    assert model.translate(mdata, source="rna", add_to_mdata=False).shape == mdata["atac"].shape
+    assert model.translate(mdata, source="rna").shape == mdata["atac"].shape
     with pytest.raises(KeyError, match="extra_inputs: expected another modality"):
         bf.ButterflyModel.setup_mudata(
             mdata, modalities=("rna", "atac"), extra_inputs={"atac": "x"}

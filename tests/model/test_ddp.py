@@ -45,10 +45,10 @@ out = {{"rank": rank, "best_epoch": model.best_epoch_, "history": sorted(model.h
 if rank == 0:
     model.save({model_dir!r}, save_anndata=False)
     loaded = bf.ButterflyModel.load({model_dir!r}, adata=mdata)
-    before = model.translate(mdata, source="rna", add_to_mdata=False).X.toarray()
-    after = loaded.translate(mdata, source="atac", add_to_mdata=False).X.toarray()
+    before = model.translate(mdata, source="rna").X.toarray()
+    after = loaded.translate(mdata, source="atac").X.toarray()
     out["same_after_load"] = bool(
-        np.array_equal(before, loaded.translate(mdata, source="rna", add_to_mdata=False).X.toarray())
+        np.array_equal(before, loaded.translate(mdata, source="rna").X.toarray())
     )
     out["finite"] = bool(np.isfinite(before).all() and np.isfinite(after).all())
 with open(os.path.join({tmp!r}, f"rank{{rank}}.json"), "w") as f:

@@ -9,7 +9,7 @@ import scvi
 import torch
 
 import butterflyvi as bf
-from butterflyvi.kinds import NegativeBinomial, ZeroInflatedNegativeBinomial
+from butterflyvi.module import NegativeBinomial, ZeroInflatedNegativeBinomial
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -54,13 +54,13 @@ def test_count_likelihood_fits_raw_counts_and_predicts_log_normalised(demo, name
     median = float(np.median(np.asarray(demo["rna"].layers["counts"].sum(1)).ravel()))
     assert float(model.module.likelihoods[0].median_library) == pytest.approx(median)
     model.train(max_epochs_pretrain=5, max_epochs=15, **TRAIN)
-    pred = model.translate(demo, source="atac", add_to_mdata=False, threshold=0)
+    pred = model.translate(demo, source="atac", threshold=0)
     assert pred.uns["butterflyvi_translation"]["likelihood"] == name
     values = pred.X.toarray()
     assert np.isfinite(values).all() and values.min() >= 0
     # log1p of counts per median library: each cell sums to about the median in counts
     assert np.expm1(values).sum(1) == pytest.approx(median, rel=1e-3)
-    counts = model.translate(demo, source="atac", add_to_mdata=False, threshold=0, library_size=500)
+    counts = model.translate(demo, source="atac", threshold=0, library_size=500)
     assert counts.X.toarray().sum(1) == pytest.approx(500, rel=1e-3)
     truth = bf.pp.apply_preprocessing(
         demo["rna"].copy(),
@@ -92,7 +92,7 @@ def test_library_size_needs_a_count_likelihood(demo):
     with pytest.raises(
         ValueError, match="library_size: expected None for a target without a count"
     ):
-        model.translate(demo, source="atac", add_to_mdata=False, library_size=100)
+        model.translate(demo, source="atac", library_size=100)
 
 
 def test_likelihood_by_kind_and_legacy_name(demo):

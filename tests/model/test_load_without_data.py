@@ -89,5 +89,5 @@ def test_files_of_release_0_1_0_load_and_translate_as_they_did(folder):
 
 
 def test_train_takes_keyword_arguments_only(trained):
-    with pytest.raises(TypeError, match=r"max_epochs_pretrain=.*max_epochs="):
+    with pytest.raises(TypeError, match="positional argument"):
         trained.train(200)

@@ -46,8 +46,8 @@ def trained(demo):
 def test_translation_shapes_and_names(demo, trained):
     mdata, _ = demo
     model, _ = trained
-    atac = model.translate(mdata, source="rna")
-    rna = model.translate(mdata, source="atac")
+    atac = model.translate(mdata, source="rna", add_to_mdata=True)
+    rna = model.translate(mdata, source="atac", add_to_mdata=True)
     assert atac.shape == mdata["atac"].shape
     assert rna.shape == mdata["rna"].shape
     assert list(atac.var_names) == list(mdata["atac"].var_names)

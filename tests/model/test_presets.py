@@ -6,44 +6,14 @@ still builds exactly the published networks and schedule.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
+from _helpers import GROUPS, N_ATAC, N_RNA
 from butterflyvi import ButterflyModel
+from butterflyvi.model._parts import build_module
 from butterflyvi.model._presets import PRESETS, preset_kwargs
-from butterflyvi.module import ButterflyModule
 from butterflyvi.train import ButterflyTrainingPlan
 from butterflyvi.train._plan import VALIDATION_OBJECTIVES
-
-N_RNA, N_ATAC = 30, 40
-GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
-
-
-def _module(**kwargs) -> ButterflyModule:
-    torch.manual_seed(0)
-    return ButterflyModule(
-        (N_RNA, N_ATAC),
-        ("expression", "accessibility"),
-        layouts=(None, GROUPS),
-        n_embedding=16,
-        n_hidden=24,
-        n_latent=8,
-        chromosome_units=4,
-        **kwargs,
-    )
-
-
-def _batch(n: int = 12) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    rna = torch.rand(n, N_RNA, generator=g) * (torch.rand(n, N_RNA, generator=g) < 0.4)
-    atac = torch.rand(n, N_ATAC, generator=g) * (torch.rand(n, N_ATAC, generator=g) < 0.1)
-    return {"mod_0": rna, "mod_1": atac}
-
-
-def _phase2_loss(module: ButterflyModule, batch):
-    inference, generative, out = module(batch)
-    return inference, generative, out
 
 
 def test_paper_preset_is_the_published_method():
@@ -59,9 +29,7 @@ def test_paper_preset_is_the_published_method():
             "early_stopping_patience": 50,
         },
     }
-    module = ButterflyModule(
-        (N_RNA, N_ATAC), ("expression", "accessibility"), layouts=(None, GROUPS)
-    )
+    module = build_module((N_RNA, N_ATAC), ("expression", "accessibility"), layouts=(None, GROUPS))
     assert module.mask_rates == (0.5, 0.3)
     assert module.kl_weights == pytest.approx((20 / N_RNA, 20 / N_ATAC))
     assert module.reconstruction_weights == (1.0, 2.0)
@@ -84,7 +52,7 @@ def test_paper_preset_is_the_published_method():
     ],
 )
 def test_auto_validation_objective_follows_the_accessibility_target(kinds, target, expected):
-    module = ButterflyModule(
+    module = build_module(
         (N_RNA, N_ATAC),
         kinds,
         layouts=(None, GROUPS if kinds[1] == "accessibility" else None),

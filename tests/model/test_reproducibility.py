@@ -15,6 +15,7 @@ import scvi
 import torch
 
 from _synthetic import tiny_paired
+from _tiny import QUIET
 from butterflyvi.model import ButterflyModel
 
 
@@ -44,17 +45,15 @@ def run(seed: int) -> tuple[ButterflyModel, md.MuData]:
         max_epochs_pretrain=1,
         max_epochs=2,
         batch_size=16,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
+        **QUIET,
     )
     return model, mdata
 
 
 def outputs(model: ButterflyModel, mdata: md.MuData) -> list[np.ndarray]:
     return [
-        model.translate(mdata, source="rna", add_to_mdata=False).X.toarray(),
-        model.translate(mdata, source="atac", add_to_mdata=False).X.toarray(),
+        model.translate(mdata, source="rna").X.toarray(),
+        model.translate(mdata, source="atac").X.toarray(),
         model.get_latent_representation(mdata, modality="rna"),
     ]
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from _synthetic import tiny_paired
+from _tiny import QUIET
 from butterflyvi.model import ButterflyModel
 from butterflyvi.model._save_load import history_from_plain, history_to_plain, read_model_file
 
@@ -45,9 +46,7 @@ def saved(tmp_path_factory):
         max_epochs_pretrain=1,
         max_epochs=1,
         batch_size=16,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
+        **QUIET,
     )
     path = tmp_path_factory.mktemp("saved") / "model"
     model.save(path, save_anndata=True)
@@ -76,10 +75,10 @@ def test_saved_file_needs_no_unsafe_globals(saved):
 
 def test_round_trip(saved):
     model, mdata, path = saved
-    expected = model.translate(mdata, source="rna", add_to_mdata=False).X.toarray()
+    expected = model.translate(mdata, source="rna").X.toarray()
     for data in (None, mdata):  # the saved MuData, or the caller's
         loaded = ButterflyModel.load(path, adata=data, accelerator="cpu")
-        got = loaded.translate(mdata, source="rna", add_to_mdata=False).X.toarray()
+        got = loaded.translate(mdata, source="rna").X.toarray()
         np.testing.assert_array_equal(got, expected)
         assert loaded.modalities_ == model.modalities_ and loaded.kinds_ == model.kinds_
         assert loaded.preprocessing_ == model.preprocessing_

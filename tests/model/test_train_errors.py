@@ -1,77 +1,17 @@
-"""Bad input gets a clear error naming the argument, what was expected and what was found.
-
-Covers ``ButterflyModel.setup_mudata``, ``train``, ``translate`` / ``get_latent_representation``
-on new data (feature alignment), and the input checks of ``pp``, ``tl`` and ``metrics`` that
-the other test files do not already cover. Everything runs on tiny synthetic data.
+"""Bad arguments to ``ButterflyModel.train`` get a clear error naming the argument, what was
+expected and what was found.
 """
 
 from __future__ import annotations
 
-import warnings
-
-import anndata as ad
-import mudata as md
 import numpy as np
 import pytest
 
 import butterflyvi as bf
-from _synthetic import tiny_paired
+from _tiny import fit, preprocess
 from butterflyvi.model import ButterflyModel
 
-TRAIN = {
-    "batch_size": 32,
-    "accelerator": "cpu",
-    "enable_progress_bar": False,
-    "enable_model_summary": False,
-}
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def fit(model: ButterflyModel, pretrain: int = 1, epochs: int = 1, **kwargs) -> None:
-    """Train a tiny model (on one thread: see the ``one_torch_thread`` fixture)."""
-    model.train(max_epochs_pretrain=pretrain, max_epochs=epochs, **{**TRAIN, **kwargs})
-
-
-def make_raw(n_cells: int = 80, seed: int = 0) -> md.MuData:
-    """Raw paired counts: 30 genes, ~80 peaks on 2 chromosomes, 3 cell types."""
-    return tiny_paired(n_cells, seed=seed, preprocess=False)
-
-
-def preprocess(mdata: md.MuData) -> md.MuData:
-    """Preprocess both modalities in place (all genes kept, all open peaks kept)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        bf.pp.preprocess_rna(mdata["rna"], n_top_genes=1000)
-        bf.pp.preprocess_atac(mdata["atac"], min_cell_fraction=0.0)
-        mdata.update()
-    return mdata
-
-
-def mudata_of(**mods: ad.AnnData) -> md.MuData:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return md.MuData(mods)
-
-
-@pytest.fixture(scope="module")
-def raw() -> md.MuData:
-    return make_raw()
-
-
-@pytest.fixture
-def mdata(raw) -> md.MuData:
-    return preprocess(raw.copy())
-
-
-@pytest.fixture(scope="module")
-def trained(raw):
-    mdata = preprocess(raw.copy())
-    ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
-    model = ButterflyModel(mdata)
-    fit(model)
-    return model, mdata
 
 
 def test_train_refuses_bad_arguments(mdata):
@@ -121,5 +61,5 @@ def test_train_with_all_zero_cells(raw):
     ButterflyModel.setup_mudata(data)
     model = ButterflyModel(data)
     fit(model)
-    pred = model.translate(data, source="rna", add_to_mdata=False)
+    pred = model.translate(data, source="rna")
     assert np.isfinite(pred.X.data).all()

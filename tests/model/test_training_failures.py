@@ -59,7 +59,7 @@ def all_finite(model: ButterflyModel) -> bool:
 
 
 def translates(model: ButterflyModel, mdata: md.MuData) -> bool:
-    pred = model.translate(mdata, source="rna", add_to_mdata=False)
+    pred = model.translate(mdata, source="rna")
     return pred.shape == (mdata.n_obs, mdata["atac"].n_vars) and bool(
         np.isfinite(pred.X.data).all()
     )

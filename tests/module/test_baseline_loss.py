@@ -6,44 +6,14 @@ still builds exactly the published networks and schedule.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from butterflyvi.module import ButterflyModule
-
-N_RNA, N_ATAC = 30, 40
-GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
-
-
-def _module(**kwargs) -> ButterflyModule:
-    torch.manual_seed(0)
-    return ButterflyModule(
-        (N_RNA, N_ATAC),
-        ("expression", "accessibility"),
-        layouts=(None, GROUPS),
-        n_embedding=16,
-        n_hidden=24,
-        n_latent=8,
-        chromosome_units=4,
-        **kwargs,
-    )
-
-
-def _batch(n: int = 12) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    rna = torch.rand(n, N_RNA, generator=g) * (torch.rand(n, N_RNA, generator=g) < 0.4)
-    atac = torch.rand(n, N_ATAC, generator=g) * (torch.rand(n, N_ATAC, generator=g) < 0.1)
-    return {"mod_0": rna, "mod_1": atac}
-
-
-def _phase2_loss(module: ButterflyModule, batch):
-    inference, generative, out = module(batch)
-    return inference, generative, out
+from _helpers import tiny_batch, tiny_module
 
 
 def test_baseline_loss_matches_mean_prediction():
-    module = _module(accessibility_target="binary")
-    batch = _batch(200)
+    module = tiny_module(accessibility_target="binary")
+    batch = tiny_batch(200)
     for m in range(2):
         target = module.loss_target(batch, m)
         mean = target.mean(0)

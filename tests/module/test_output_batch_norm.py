@@ -10,41 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from butterflyvi.module import ButterflyModule
+from _helpers import N_ATAC, N_RNA, tiny_batch, tiny_module
 from butterflyvi.module._layers import ChromosomeDecoderLayer, FCLayer
-
-N_RNA, N_ATAC = 30, 40
-GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
-
-
-def _module(**kwargs) -> ButterflyModule:
-    torch.manual_seed(0)
-    return ButterflyModule(
-        (N_RNA, N_ATAC),
-        ("expression", "accessibility"),
-        layouts=(None, GROUPS),
-        n_embedding=16,
-        n_hidden=24,
-        n_latent=8,
-        chromosome_units=4,
-        **kwargs,
-    )
-
-
-def _batch(n: int = 12) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    rna = torch.rand(n, N_RNA, generator=g) * (torch.rand(n, N_RNA, generator=g) < 0.4)
-    atac = torch.rand(n, N_ATAC, generator=g) * (torch.rand(n, N_ATAC, generator=g) < 0.1)
-    return {"mod_0": rna, "mod_1": atac}
-
-
-def _phase2_loss(module: ButterflyModule, batch):
-    inference, generative, out = module(batch)
-    return inference, generative, out
 
 
 def test_no_output_batch_norm_shapes_and_mean_init():
-    module = _module(output_batch_norm=False)
+    module = tiny_module(output_batch_norm=False)
     for decoder in module.decoders:
         assert isinstance(decoder.output.norm, nn.Identity)
     rna_mean = np.linspace(0.1, 2.0, N_RNA)
@@ -68,12 +39,12 @@ def test_no_output_batch_norm_shapes_and_mean_init():
         atac = module.likelihoods[1].predict(module.decoders[1](h))
     np.testing.assert_allclose(atac.numpy(), np.tile(atac_mean, (5, 1)), rtol=1e-5)
     module.train()
-    out = _phase2_loss(module, _batch())[2]
+    out = module(tiny_batch())[2]
     assert torch.isfinite(out.loss)
 
 
 def test_paper_module_keeps_output_batch_norm():
-    module = _module()
+    module = tiny_module()
     for decoder in module.decoders:
         assert isinstance(decoder.output.norm, nn.BatchNorm1d)
     assert isinstance(module.translator.heads[0].mean, FCLayer)

@@ -6,57 +6,27 @@ still builds exactly the published networks and schedule.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from butterflyvi.module import ButterflyModule
+from _helpers import N_ATAC, tiny_batch, tiny_module
 from butterflyvi.module._layers import FCLayer
 from butterflyvi.module._networks import VariationalHead
-
-N_RNA, N_ATAC = 30, 40
-GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
-
-
-def _module(**kwargs) -> ButterflyModule:
-    torch.manual_seed(0)
-    return ButterflyModule(
-        (N_RNA, N_ATAC),
-        ("expression", "accessibility"),
-        layouts=(None, GROUPS),
-        n_embedding=16,
-        n_hidden=24,
-        n_latent=8,
-        chromosome_units=4,
-        **kwargs,
-    )
-
-
-def _batch(n: int = 12) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    rna = torch.rand(n, N_RNA, generator=g) * (torch.rand(n, N_RNA, generator=g) < 0.4)
-    atac = torch.rand(n, N_ATAC, generator=g) * (torch.rand(n, N_ATAC, generator=g) < 0.1)
-    return {"mod_0": rna, "mod_1": atac}
-
-
-def _phase2_loss(module: ButterflyModule, batch):
-    inference, generative, out = module(batch)
-    return inference, generative, out
 
 
 @pytest.mark.parametrize("form", ["paper", "linear"])
 def test_variational_head_forms(form):
-    module = _module(variational_head=form)
+    module = tiny_module(variational_head=form)
     head = module.translator.heads[0]
     if form == "paper":
         assert isinstance(head.mean, FCLayer) and isinstance(head.log_var, FCLayer)
     else:
         assert type(head.mean) is nn.Linear and type(head.log_var) is nn.Linear
         assert isinstance(module.pretrain_heads[1].variational.mean, nn.Linear)
-    batch = _batch()
+    batch = tiny_batch()
     module.train()
-    inference, generative, out = _phase2_loss(module, batch)
+    inference, generative, out = module(batch)
     assert inference["z_0"].shape == (12, 8)
     assert generative["pre_0_1"].shape == (12, N_ATAC)
     assert torch.isfinite(out.loss)
@@ -80,4 +50,4 @@ def test_linear_head_can_be_precise():
 
 def test_variational_head_rejects_unknown():
     with pytest.raises(ValueError, match="variational_head"):
-        _module(variational_head="nonsense")
+        tiny_module(variational_head="nonsense")

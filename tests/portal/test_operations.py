@@ -181,7 +181,13 @@ def test_notifications_in_the_page_by_webhook_and_by_email(tmp_path, rna_files):
     hooks = HTTPServer(("127.0.0.1", 0), _Hooks)
     threading.Thread(target=hooks.serve_forever, daemon=True).start()
     server = start_portal(
-        tmp_path / "data", "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_port), workers=1
+        tmp_path / "data",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_port),
+        "--allow-private-urls",  # the test's webhook listens on 127.0.0.1
+        workers=1,
     )
     try:
         with server.client(server.admin_token) as client:

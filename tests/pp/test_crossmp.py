@@ -129,7 +129,7 @@ def test_gene_activity_streams_blocks_and_reads_10x_intervals(shared_file):
 
 
 def test_the_crossmp_recipe_on_real_cells(snare_demo):
-    out = bf.pp.preprocess_crossmp(snare_demo, min_genes=100, max_genes=7000)
+    out = bf.pp.preprocess_crossmp(snare_demo, min_genes=100, max_genes=7000, copy=True)
     rna, atac = out["rna"], out["atac"]
     assert rna.obs_names.equals(atac.obs_names) and 100 < rna.n_obs < snare_demo.n_obs
     assert not atac.var["chrom"].str.upper().str.replace("CHR", "").isin(["X", "Y"]).any()

@@ -1,27 +1,16 @@
-"""Property tests (hypothesis) for what ``test_pp_properties.py`` and ``test_tl.py`` leave out.
-
-- peak names: parsing round trip over all formats; chromosome groups of shuffled peaks,
-  one chromosome included;
-- applying a fitted preprocessing to new cells does not depend on the feature order or on
-  extra features, for random sparse counts of any small shape (1 cell, 1 feature, empty
-  cells and features);
-- the model's feature alignment (reordered, extra and missing features);
-- the pairing checks: same cells in another order are refused; ``pair_unpaired`` and
-  ``pair_by_ot`` pair within a type only.
+"""Property tests (hypothesis) of peak names: parsing round trip over all formats; chromosome
+groups of shuffled peaks, one chromosome included.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import butterflyvi as bf
-
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-CHROMS = ["chr1", "chr2", "chr10", "chrX", "chrM", "3", "chrUn_GL000195v1", "GL000195.1"]
+from _helpers import CHROMS, FAST
 
 
 @st.composite

@@ -1,13 +1,6 @@
-"""Property tests (hypothesis) for what ``test_pp_properties.py`` and ``test_tl.py`` leave out.
-
-- peak names: parsing round trip over all formats; chromosome groups of shuffled peaks,
-  one chromosome included;
-- applying a fitted preprocessing to new cells does not depend on the feature order or on
-  extra features, for random sparse counts of any small shape (1 cell, 1 feature, empty
-  cells and features);
-- the model's feature alignment (reordered, extra and missing features);
-- the pairing checks: same cells in another order are refused; ``pair_unpaired`` and
-  ``pair_by_ot`` pair within a type only.
+"""Property tests (hypothesis): applying a fitted preprocessing to new cells does not depend on
+the feature order or on extra features, for random sparse counts of any small shape (1 cell,
+1 feature, empty cells and features).
 """
 
 from __future__ import annotations
@@ -18,24 +11,12 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import butterflyvi as bf
+from _helpers import FAST, counts
 from butterflyvi._constants import PP_UNS_KEY
-
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-CHROMS = ["chr1", "chr2", "chr10", "chrX", "chrM", "3", "chrUn_GL000195v1", "GL000195.1"]
-
-
-@st.composite
-def counts(draw):
-    n_cells = draw(st.integers(1, 7))
-    n_features = draw(st.integers(1, 7))
-    X = draw(arrays(np.int64, (n_cells, n_features), elements=st.integers(0, 5), fill=st.just(0)))
-    return X.astype(np.float32)
 
 
 def _adata(X: np.ndarray, prefix: str) -> ad.AnnData:

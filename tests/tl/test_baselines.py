@@ -34,7 +34,7 @@ def split():
 def test_knn_translate_ranks_peaks_better_than_the_training_mean(split):
     reference, query = split
     prediction = bf.tl.knn_translate(
-        query, reference=reference, source="rna", target_layer="binary", add_to_mdata=False
+        query, reference=reference, source="rna", target_layer="binary"
     )
     assert prediction.shape == (query.n_obs, reference["atac"].n_vars)
     assert sp.issparse(prediction.X) and prediction.X.dtype == np.float32
@@ -56,9 +56,7 @@ def test_knn_translate_ranks_peaks_better_than_the_training_mean(split):
 @pytest.mark.parametrize("kernel", ["rbf", "linear"])
 def test_ridge_translate_predicts_expression_above_the_training_mean(split, kernel):
     reference, query = split
-    prediction = bf.tl.ridge_translate(
-        query, reference=reference, source="atac", kernel=kernel, add_to_mdata=False
-    )
+    prediction = bf.tl.ridge_translate(query, reference=reference, source="atac", kernel=kernel)
     scores = bf.metrics.expression(prediction, query["rna"])
     mean = bf.metrics.expression(
         bf.metrics.baseline_mean(reference["rna"], query.n_obs, obs_names=query.obs_names),
@@ -89,7 +87,6 @@ def test_one_neighbour_on_the_reference_itself_returns_its_own_targets():
         n_components=10,
         n_neighbors=1,
         n_folds=1,
-        add_to_mdata=False,
     )
     np.testing.assert_allclose(prediction.X.toarray(), y.X, rtol=1e-6)
 
@@ -98,16 +95,18 @@ def test_raw_counts_are_preprocessed_with_the_references_state(split):
     reference, query = split
     raw = bf.datasets.snareseq_demo()["rna"][query.obs_names].copy()  # every gene, raw counts
     from_raw = bf.tl.knn_translate(raw, reference=reference, source="rna", target="atac", n_folds=2)
-    from_processed = bf.tl.knn_translate(
-        query, reference=reference, source="rna", n_folds=2, add_to_mdata=False
-    )
+    from_processed = bf.tl.knn_translate(query, reference=reference, source="rna", n_folds=2)
     np.testing.assert_allclose(from_raw.X.toarray(), from_processed.X.toarray(), atol=1e-5)
 
 
-def test_the_prediction_is_added_to_a_mudata(split):
+def test_the_prediction_is_added_to_a_mudata_only_when_asked(split):
     reference, query = split
     query = query.copy()
     bf.tl.ridge_translate(query, reference=reference, source="rna", kernel="linear", n_fits=2)
+    assert "atac_from_rna" not in query.mod
+    bf.tl.ridge_translate(
+        query, reference=reference, source="rna", kernel="linear", n_fits=2, add_to_mdata=True
+    )
     assert "atac_from_rna" in query.mod
     assert (
         query["atac_from_rna"].var["feature_name"].tolist() == reference["atac"].var_names.tolist()
@@ -124,7 +123,6 @@ def test_batches_are_halved_between_fits(split):
         source="atac",
         batch_key="batch",
         n_fits=2,
-        add_to_mdata=False,
     )
     assert by_batch.shape == (query.n_obs, reference["rna"].n_vars)
     with pytest.raises(KeyError, match="batch_key"):
@@ -144,7 +142,7 @@ def test_batches_are_halved_between_fits(split):
 def test_bad_arguments_are_named(split, kwargs, error, message):
     reference, query = split
     with pytest.raises(error, match=message):
-        bf.tl.knn_translate(query, reference=reference, add_to_mdata=False, **kwargs)
+        bf.tl.knn_translate(query, reference=reference, **kwargs)
 
 
 def test_the_reference_must_be_a_mudata(split):
@@ -156,13 +154,11 @@ def test_the_reference_must_be_a_mudata(split):
 def test_neighbours_in_a_models_latent_space(split):
     reference, query = split
     model = bf.zoo.load("mouse-cortex-rna-atac")
-    prediction = bf.tl.knn_translate(
-        query, reference=reference, source="atac", model=model, add_to_mdata=False
-    )
+    prediction = bf.tl.knn_translate(query, reference=reference, source="atac", model=model)
     assert prediction.uns["butterflyvi_translation"]["settings"]["space"] == "latent"
     scores = bf.metrics.expression(prediction, query["rna"])
     svd = bf.metrics.expression(
-        bf.tl.knn_translate(query, reference=reference, source="atac", add_to_mdata=False),
+        bf.tl.knn_translate(query, reference=reference, source="atac"),
         query["rna"],
     )
     # the network's embedding of ATAC (trained on SNARE-seq, these cells among others)

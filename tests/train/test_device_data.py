@@ -68,7 +68,7 @@ def test_training_through_device_resident_data(small_mdata):
     standard = _train(small_mdata.copy(), False)
     loss_standard = standard.history[key].to_numpy(float).ravel()
     assert abs(history[-1] - loss_standard[-1]) < 0.25 * abs(loss_standard[0])
-    prediction = model.translate(small_mdata, source="rna", add_to_mdata=False)
+    prediction = model.translate(small_mdata, source="rna")
     assert prediction.shape == small_mdata["atac"].shape
 
 

@@ -4,28 +4,18 @@ translation of on-disk (backed) data, and two-process DDP training on CPU.
 
 from __future__ import annotations
 
-import mudata as md
 import numpy as np
 import pytest
 import scvi
 import torch
 
 import butterflyvi as bf
-from _synthetic import tiny_paired
+from _helpers import tiny_mdata
+from _tiny import QUIET
 from butterflyvi.train import ButterflyTrainingPlan
 from butterflyvi.train._plan import NonFiniteLossError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def shuffled_groups(n_features: int = 50, seed: int = 0) -> list[np.ndarray]:
-    """Three chromosomes whose peaks are interleaved (not contiguous) in the input."""
-    perm = np.random.default_rng(seed).permutation(n_features)
-    return [np.sort(perm[:10]), np.sort(perm[10:13]), np.sort(perm[13:])]
-
-
-def tiny_mdata(n_cells: int = 120, seed: int = 0) -> md.MuData:
-    return tiny_paired(n_cells, n_chromosomes=3, seed=seed)
 
 
 def test_deferred_nonfinite_flag_is_raised_at_the_check():
@@ -61,9 +51,7 @@ def test_epoch_logging_gives_the_per_step_logging_history(monkeypatch):
             max_epochs_pretrain=1,
             max_epochs=2,
             batch_size=32,
-            accelerator="cpu",
-            enable_progress_bar=False,
-            enable_model_summary=False,
+            **QUIET,
         )
         histories.append(model.history)
     new, old = histories

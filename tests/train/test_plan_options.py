@@ -11,49 +11,20 @@ import pytest
 import scvi
 import torch
 
+from _helpers import tiny_batch, tiny_module
 from butterflyvi import ButterflyModel
-from butterflyvi.module import ButterflyModule
 from butterflyvi.train import ButterflyTrainingPlan
-
-N_RNA, N_ATAC = 30, 40
-GROUPS = [np.arange(0, 15), np.arange(15, 32), np.arange(32, 40)]
-
-
-def _module(**kwargs) -> ButterflyModule:
-    torch.manual_seed(0)
-    return ButterflyModule(
-        (N_RNA, N_ATAC),
-        ("expression", "accessibility"),
-        layouts=(None, GROUPS),
-        n_embedding=16,
-        n_hidden=24,
-        n_latent=8,
-        chromosome_units=4,
-        **kwargs,
-    )
-
-
-def _batch(n: int = 12) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    rna = torch.rand(n, N_RNA, generator=g) * (torch.rand(n, N_RNA, generator=g) < 0.4)
-    atac = torch.rand(n, N_ATAC, generator=g) * (torch.rand(n, N_ATAC, generator=g) < 0.1)
-    return {"mod_0": rna, "mod_1": atac}
-
-
-def _phase2_loss(module: ButterflyModule, batch):
-    inference, generative, out = module(batch)
-    return inference, generative, out
 
 
 def test_plan_rejects_unknown_validation_objective():
     with pytest.raises(ValueError, match="validation_objective"):
-        ButterflyTrainingPlan(_module(), n_epochs_pretrain=1, validation_objective="x")
+        ButterflyTrainingPlan(tiny_module(), n_epochs_pretrain=1, validation_objective="x")
     with pytest.raises(ValueError, match="loss_balance"):
-        ButterflyTrainingPlan(_module(), n_epochs_pretrain=1, loss_balance="x")
+        ButterflyTrainingPlan(tiny_module(), n_epochs_pretrain=1, loss_balance="x")
 
 
 def test_loss_balance_weights():
-    module = _module(accessibility_target="binary")
+    module = tiny_module(accessibility_target="binary")
     plan = ButterflyTrainingPlan(module, n_epochs_pretrain=1, loss_balance="baseline")
     plan._baseline_losses = [torch.tensor(0.04), torch.tensor(0.08)]
     weights = plan.generator_weights()
@@ -68,9 +39,9 @@ def test_loss_balance_weights():
 
 
 def test_generator_loss_takes_weights():
-    module = _module()
+    module = tiny_module()
     module.train()
-    batch = _batch()
+    batch = tiny_batch()
     torch.manual_seed(0)
     inference = module.inference(**module._get_inference_input(batch))
     generative = module.generative(**module._get_generative_input(batch, inference))
@@ -124,6 +95,6 @@ def test_options_train_end_to_end(small_mdata, preset, kwargs, plan_kwargs):
         # 1 - mean correlation of the two directions: in [0, 2]; the best epoch is its minimum
         assert ((monitor >= 0) & (monitor <= 2)).all()
         assert model.best_epoch_ == 2 + int(np.argmin(monitor))
-    pred = model.translate(small_mdata, source="rna", add_to_mdata=False)
+    pred = model.translate(small_mdata, source="rna")
     assert pred.shape == small_mdata["atac"].shape
     assert np.isfinite(pred.X.data).all()

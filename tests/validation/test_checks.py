@@ -18,6 +18,7 @@ from butterflyvi._validation import (
     get_matrix,
     get_state,
 )
+from butterflyvi.pp import STATE_KEYS
 
 ACCESSIBILITY = "accessibility"
 COUNTS = np.array([[0, 1, 2], [3, 0, 0]], dtype=np.float32)
@@ -122,17 +123,17 @@ def test_state_validation():
         "n_cells_fit": 3,
         "source_layer": "X",
     }
-    assert check_state(good) == ACCESSIBILITY
+    assert check_state(good, required=STATE_KEYS) == ACCESSIBILITY
     with pytest.raises(ValueError, match="expected one of"):
-        check_state({**good, "kind": "foo"})
+        check_state({**good, "kind": "foo"}, required=STATE_KEYS)
     with pytest.raises(ValueError, match=r"without \['scale'\]"):
-        check_state({k: v for k, v in good.items() if k != "scale"})
+        check_state({k: v for k, v in good.items() if k != "scale"}, required=STATE_KEYS)
     with pytest.raises(ValueError, match="expected 'protein'"):
-        check_state(good, kind="protein")
+        check_state(good, required=STATE_KEYS, kind="protein")
     with pytest.raises(ValueError, match="mapping"):
-        check_state([1, 2])
+        check_state([1, 2], required=STATE_KEYS)
     a = ad.AnnData(np.ones((2, 2), dtype=np.float32))
     with pytest.raises(ValueError, match=r"found none\. Run butterflyvi\.pp\.preprocess_rna"):
-        get_state(a)
+        get_state(a, required=STATE_KEYS)
     a.uns[PP_UNS_KEY] = good
-    assert get_state(a, kind=ACCESSIBILITY) == good
+    assert get_state(a, required=STATE_KEYS, kind=ACCESSIBILITY) == good

@@ -97,8 +97,8 @@ def evaluate(model, mdata: MuData, split: list[np.ndarray]) -> dict[str, dict]:
 
     train_names = mdata.obs_names[split[0]]
     test_names = mdata.obs_names[split[2]]
-    pred_atac = model.translate(mdata, source="rna")
-    pred_rna = model.translate(mdata, source="atac")
+    pred_atac = model.translate(mdata, source="rna", add_to_mdata=True)
+    pred_rna = model.translate(mdata, source="atac", add_to_mdata=True)
     truth_atac = mdata["atac"][test_names]
     truth_rna = mdata["rna"][test_names]
     n_test = len(test_names)

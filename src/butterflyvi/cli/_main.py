@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
-        module.register(subparsers)
+        for command in module.COMMANDS:
+            command.register(subparsers)
     return parser
 
 

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from ._command import Command
 from ._errors import EXIT_OK, InputError
 from ._io import output_dir
 from ._report import format_table, format_value, json_ready
@@ -27,18 +28,8 @@ HEADLINE = (
 )
 
 
-def register(subparsers) -> None:
-    """Add the ``demo`` subcommand."""
-    parser = subparsers.add_parser(
-        "demo",
-        help="train and evaluate on the bundled SNARE-seq demo (2,000 cells, a few minutes)",
-        description=(
-            "Train a ButterflyModel on the bundled SNARE-seq demo (2,000 mouse cortex cells, "
-            "RNA + ATAC): preprocess, split 80/10/10 (seeded), train a shortened schedule, "
-            "translate the held-out test cells both ways and compare with the per-feature "
-            "training-mean baseline. Writes DIR/demo.h5mu, DIR/model/ and DIR/metrics.json."
-        ),
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi demo``."""
     parser.add_argument("--out", default="demo_output", metavar="DIR", help="output folder")
     parser.add_argument(
         "--epochs-pretrain",
@@ -72,15 +63,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="hide the Lightning progress bar"
     )
-    parser.set_defaults(run=run)
 
 
 def _check_epochs(args: argparse.Namespace) -> None:
-    if args.epochs_pretrain < 0 or args.epochs < 0 or args.epochs_pretrain + args.epochs == 0:
-        raise InputError(
-            "--epochs-pretrain, --epochs: expected non-negative numbers with a positive sum, "
-            f"found {args.epochs_pretrain} and {args.epochs}."
-        )
+    from .._validation import check_epochs
+
+    check_epochs(args.epochs_pretrain, args.epochs, names=("--epochs-pretrain", "--epochs"))
     if args.n_cells is not None and args.n_cells < 50:
         raise InputError(f"--n-cells: expected at least 50 cells, found {args.n_cells}.")
 
@@ -186,3 +174,17 @@ def _print_report(report: dict, out: Path) -> None:
         f"ATAC→RNA Pearson per cell {format_value(pearson['model'])} (baseline "
         f"{format_value(pearson['baseline'])}) on {n['test']} held-out cells."
     )
+
+
+COMMAND = Command(
+    "demo",
+    help="train and evaluate on the bundled SNARE-seq demo (2,000 cells, a few minutes)",
+    description="Train a ButterflyModel on the bundled SNARE-seq demo (2,000 mouse cortex cells, "
+    "RNA + ATAC): preprocess, split 80/10/10 (seeded), train a shortened schedule, "
+    "translate the held-out test cells both ways and compare with the per-feature "
+    "training-mean baseline. Writes DIR/demo.h5mu, DIR/model/ and DIR/metrics.json.",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

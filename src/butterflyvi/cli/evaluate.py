@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ._command import Command
 from ._errors import EXIT_OK, InputError
 from ._io import DATA_SUFFIXES, existing_file, modality, output_file, read_data
 from ._report import json_ready, metrics_table
@@ -13,19 +14,8 @@ from ._report import json_ready, metrics_table
 TRANSLATION_UNS_KEY = "butterflyvi_translation"
 
 
-def register(subparsers) -> None:
-    """Add the ``evaluate`` subcommand."""
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="score predicted profiles against measured ones",
-        description=(
-            "Compare a prediction with the measured profiles of the same cells, matched by "
-            "cell and feature names: AUROC/AUPR against the binarised truth for accessibility; "
-            "Pearson/Spearman per cell and per feature and RMSE for expression and protein "
-            "(the truth must then be on the prediction's scale, e.g. preprocessed). Cells or "
-            "features of the truth that the prediction lacks are left out."
-        ),
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi evaluate``."""
     parser.add_argument("--pred", required=True, metavar="FILE", help="prediction (.h5ad/.h5mu)")
     parser.add_argument("--truth", required=True, metavar="FILE", help="measured (.h5ad/.h5mu)")
     parser.add_argument(
@@ -54,7 +44,6 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--out", metavar="FILE.json", help="also write the metrics as JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.set_defaults(run=run)
 
 
 def _pick_pred_modality(data, name: str | None) -> str | None:
@@ -213,3 +202,18 @@ def run(args: argparse.Namespace) -> int:
             + (f"; wrote {json_out}" if json_out is not None else "")
         )
     return EXIT_OK
+
+
+COMMAND = Command(
+    "evaluate",
+    help="score predicted profiles against measured ones",
+    description="Compare a prediction with the measured profiles of the same cells, matched by "
+    "cell and feature names: AUROC/AUPR against the binarised truth for accessibility; "
+    "Pearson/Spearman per cell and per feature and RMSE for expression and protein "
+    "(the truth must then be on the prediction's scale, e.g. preprocessed). Cells or "
+    "features of the truth that the prediction lacks are left out.",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

@@ -5,23 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._command import Command
 from ._errors import EXIT_OK
 
 
-def register(subparsers) -> None:
-    """Add the ``models`` subcommand (``models list``)."""
-    parser = subparsers.add_parser(
-        "models",
-        help="list the pretrained translators of the catalogue",
-        description=(
-            "The pretrained translators shipped with butterflyvi (bf.zoo), built from public "
-            "data by scripts/build_zoo.py. Use a name with `butterflyvi translate --model NAME`."
-        ),
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi models``."""
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="one line per model (or --json)")
     listing.add_argument("--json", action="store_true", help="the full catalogue as JSON")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,3 +32,15 @@ def run(args: argparse.Namespace) -> int:
             f"{row.assay}\n  {row.n_cells:,} training cells; features: {features}"
         )
     return EXIT_OK
+
+
+COMMAND = Command(
+    "models",
+    help="list the pretrained translators of the catalogue",
+    description="The pretrained translators shipped with butterflyvi (bf.zoo), built from public "
+    "data by scripts/build_zoo.py. Use a name with `butterflyvi translate --model NAME`.",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._command import Command
 from ._errors import InputError
 
 
@@ -23,42 +24,36 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers) -> None:
-    """Add the ``serve`` and ``worker`` subcommands."""
-    serve = subparsers.add_parser(
-        "serve",
-        help="run the web portal (sign in, upload cells, translate, results with UMAPs)",
-        description=(
-            "Run the butterflyvi portal: a web server with the REST API (/api/v1, OpenAPI at "
-            "/docs) and pages, a job queue and worker processes. On first start with an empty "
-            "DIR an admin token is created, printed once and written to DIR/admin_token."
-        ),
-    )
-    _common(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
-    serve.add_argument("--workers", type=int, default=1, help="local worker processes (1)")
-    serve.add_argument("--max-upload-mb", type=int, help="largest upload in MB (2048)")
-    serve.add_argument("--max-jobs", type=int, help="queued + running jobs per user (8)")
-    serve.add_argument("--max-user-gb", type=float, help="disk per user in GB (20)")
-    serve.add_argument(
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi serve``."""
+    _common(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (8000)")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (1)")
+    parser.add_argument("--max-upload-mb", type=int, help="largest upload in MB (2048)")
+    parser.add_argument("--max-jobs", type=int, help="queued + running jobs per user (8)")
+    parser.add_argument("--max-user-gb", type=float, help="disk per user in GB (20)")
+    parser.add_argument(
         "--job-timeout",
         type=float,
         help="seconds without heartbeat before a running job counts as lost (60)",
     )
-    serve.add_argument("--threads", type=int, help="torch threads per worker (1)")
-    serve.add_argument("--smtp-host", help="SMTP server for e-mail notifications")
-    serve.add_argument("--smtp-port", type=int, default=25)
-    serve.add_argument("--smtp-from", default="butterflyvi@localhost")
-    serve.set_defaults(run=run_serve)
-
-    worker = subparsers.add_parser(
-        "worker",
-        help="run one portal worker (e.g. on another machine sharing DIR and a Redis queue)",
-        description="Consume the portal's job queue: one job at a time, one model cache.",
+    parser.add_argument("--threads", type=int, help="torch threads per worker (1)")
+    parser.add_argument("--smtp-host", help="SMTP server for e-mail notifications")
+    parser.add_argument("--smtp-port", type=int, default=25)
+    parser.add_argument("--smtp-from", default="butterflyvi@localhost")
+    parser.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let webhooks and uploads by link reach private and loopback addresses "
+        "(refused by default)",
     )
-    _common(worker)
-    worker.set_defaults(run=run_worker)
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi worker``."""
+    _common(parser)
 
 
 def _settings(args: argparse.Namespace):
@@ -75,6 +70,7 @@ def _settings(args: argparse.Namespace):
         else int(args.max_user_gb * 1024**3),
         "job_timeout": getattr(args, "job_timeout", None),
         "torch_threads": getattr(args, "threads", None),
+        "allow_private_urls": getattr(args, "allow_private_urls", None),
     }
     if getattr(args, "smtp_host", None):
         overrides["smtp"] = SmtpSettings(
@@ -101,3 +97,28 @@ def run_worker(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise _portal_missing(error) from None
     return worker(_settings(args))
+
+
+SERVE = Command(
+    "serve",
+    help="run the web portal (sign in, upload cells, translate, results with UMAPs)",
+    description="Run the butterflyvi portal: a web server with the REST API (/api/v1, OpenAPI at "
+    "/docs) and pages, a job queue and worker processes. On first start with an empty "
+    "DIR an admin token is created, printed once and written to DIR/admin_token.",
+    arguments=_serve_arguments,
+    run=run_serve,
+)
+
+
+WORKER = Command(
+    "worker",
+    help="run one portal worker (e.g. on another machine sharing DIR and a Redis queue)",
+    description="Consume the portal's job queue: one job at a time, one model cache.",
+    arguments=_worker_arguments,
+    run=run_worker,
+)
+
+COMMANDS = (
+    SERVE,
+    WORKER,
+)

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from .._constants import CLUSTER_KEY
+from ._command import Command
 from ._errors import EXIT_OK, InputError
 from ._io import existing_file, output_dir, read_data
 from ._threads import THREADS_HELP, torch_threads
@@ -14,19 +15,8 @@ from ._threads import THREADS_HELP, torch_threads
 CLUSTER = "cluster"
 
 
-def register(subparsers) -> None:
-    """Add the ``train`` subcommand."""
-    parser = subparsers.add_parser(
-        "train",
-        help="train a model on a paired .h5mu file and save it",
-        description=(
-            "Train a ButterflyModel on two paired modalities of a MuData file and save it (with "
-            "its training data and fitted preprocessing) to a folder that `butterflyvi "
-            "translate` and `ButterflyModel.load` read. Modalities holding raw counts are "
-            "preprocessed first (RNA: median normalisation, log1p, 3,000 highly variable "
-            "genes; ATAC: binarise, filter, TF-IDF; ADT: CLR)."
-        ),
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi train``."""
     parser.add_argument("--data", required=True, metavar="FILE.h5mu", help="paired MuData")
     parser.add_argument(
         "--modalities",
@@ -78,15 +68,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty MODEL_DIR")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(run=run)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    if args.epochs_pretrain < 0 or args.epochs < 0 or args.epochs_pretrain + args.epochs == 0:
-        raise InputError(
-            "--epochs-pretrain, --epochs: expected non-negative numbers with a positive sum, "
-            f"found {args.epochs_pretrain} and {args.epochs}."
-        )
+    from .._validation import check_epochs
+
+    check_epochs(args.epochs_pretrain, args.epochs, names=("--epochs-pretrain", "--epochs"))
     if args.batch_size < 2:
         raise InputError(f"--batch-size: expected at least 2, found {args.batch_size}.")
     if args.augment_rounds < 1:
@@ -107,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     from ..model import PRESETS
-    from ._prepare import preprocess, resolve_kinds
+    from ..model._setup import prepare_modalities
+    from ._prepare import resolve_kinds
     from ._warnings import quiet
 
     if args.preset not in PRESETS:
@@ -123,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             )
     with quiet(), torch_threads(args.threads):
         kinds = resolve_kinds(mdata, args.modalities, args.kinds)
-        done = preprocess(mdata, args.modalities, kinds, args.preprocess)
+        done = prepare_modalities(mdata, args.modalities, kinds, preprocess=args.preprocess)
         if done:
             shapes = ", ".join(f"{m} {mdata[m].n_vars:,} features" for m in done)
             print(f"Preprocessed {shapes}.", flush=True)
@@ -189,3 +177,18 @@ def _train(mdata, args: argparse.Namespace, kinds):
     from ..hub._describe import epochs_run
 
     return model, epochs_run(model)
+
+
+COMMAND = Command(
+    "train",
+    help="train a model on a paired .h5mu file and save it",
+    description="Train a ButterflyModel on two paired modalities of a MuData file and save it (with "
+    "its training data and fitted preprocessing) to a folder that `butterflyvi "
+    "translate` and `ButterflyModel.load` read. Modalities holding raw counts are "
+    "preprocessed first (RNA: median normalisation, log1p, 3,000 highly variable "
+    "genes; ATAC: binarise, filter, TF-IDF; ADT: CLR).",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ._command import Command
 from ._errors import EXIT_OK, InputError
 from ._io import DATA_SUFFIXES, existing_file, output_file, read_data
 
@@ -13,21 +14,8 @@ from ._io import DATA_SUFFIXES, existing_file, output_file, read_data
 MODEL_FILE = "model.pt"
 
 
-def register(subparsers) -> None:
-    """Add the ``translate`` subcommand."""
-    parser = subparsers.add_parser(
-        "translate",
-        help="translate cells from one modality to the other with a saved or catalogue model",
-        description=(
-            "Translate the cells of IN from the SOURCE modality to the model's other modality. "
-            "MODEL is a catalogue name (see `butterflyvi models list`) or a folder written by "
-            "`butterflyvi train` / ButterflyModel.save. IN is a MuData holding modality SOURCE, "
-            "or a one-modality AnnData of new cells: raw counts are preprocessed with the "
-            "model's stored preprocessing, features are matched by name or Ensembl id (any "
-            "order), and the overlap is reported. OUT.h5ad receives the prediction; OUT.h5mu "
-            "receives the input with the prediction added as modality '<target>_from_<source>'."
-        ),
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi translate``."""
     parser.add_argument(
         "--model", required=True, metavar="MODEL", help="catalogue name or saved model folder"
     )
@@ -59,7 +47,6 @@ def register(subparsers) -> None:
         "--accelerator", default="cpu", help="device to translate on: cpu, gpu, auto (cpu)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
-    parser.set_defaults(run=run)
 
 
 def load_model(model: str, *, training_data: Path | None, accelerator: str):
@@ -131,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             missing=args.missing,
             layer=args.layer,
             recover_counts=args.recover_counts,
+            add_to_mdata=isinstance(data, MuData) and out.suffix != ".h5ad",
         )
         target = prediction.uns["butterflyvi_translation"]["target"]
         key = f"{target}_from_{args.source}"
@@ -157,3 +145,20 @@ def run(args: argparse.Namespace) -> int:
         + ("" if out.suffix == ".h5ad" else f" (modality {key!r})")
     )
     return EXIT_OK
+
+
+COMMAND = Command(
+    "translate",
+    help="translate cells from one modality to the other with a saved or catalogue model",
+    description="Translate the cells of IN from the SOURCE modality to the model's other modality. "
+    "MODEL is a catalogue name (see `butterflyvi models list`) or a folder written by "
+    "`butterflyvi train` / ButterflyModel.save. IN is a MuData holding modality SOURCE, "
+    "or a one-modality AnnData of new cells: raw counts are preprocessed with the "
+    "model's stored preprocessing, features are matched by name or Ensembl id (any "
+    "order), and the overlap is reported. OUT.h5ad receives the prediction; OUT.h5mu "
+    "receives the input with the prediction added as modality '<target>_from_<source>'.",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

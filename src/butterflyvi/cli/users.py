@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from ._command import Command
 from ._errors import EXIT_OK, InputError
 
 
-def register(subparsers) -> None:
-    """Add the ``users`` subcommand."""
-    parser = subparsers.add_parser(
-        "users",
-        help="manage portal users (add prints the new user's token as its last line)",
-        description="Portal users. Tokens are stored hashed; a token is shown only once.",
-    )
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``butterflyvi users``."""
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a user and print their token")
     add.add_argument("name", help="user name (letters, digits, '.', '_', '-')")
     add.add_argument("--data-dir", required=True, metavar="DIR", help="portal data folder")
     add.add_argument("--admin", action="store_true", help="make the user an administrator")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,3 +32,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"Added user {args.name!r}. Token (shown once; give it to {args.name}):")
     print(token)
     return EXIT_OK
+
+
+COMMAND = Command(
+    "users",
+    help="manage portal users (add prints the new user's token as its last line)",
+    description="Portal users. Tokens are stored hashed; a token is shown only once.",
+    arguments=_arguments,
+    run=run,
+)
+
+COMMANDS = (COMMAND,)

@@ -19,8 +19,9 @@ from ._public import (
     pbmc10k_cite,
     pbmc_multiome,
     snareseq,
+    snareseq_split,
 )
-from ._shared import list_shared, load_shared, snareseq_split
+from ._shared import list_shared, load_shared
 from ._synthetic import synthetic_paired
 
 __all__ = [

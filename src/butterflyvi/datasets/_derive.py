@@ -44,13 +44,11 @@ def derive_snareseq(folder: Path) -> md.MuData:
     atac.var["chrom"] = pd.Categorical(parts.get_level_values(0))
     atac.var["start"] = parts.get_level_values(1).astype(np.int64)
     atac.var["end"] = parts.get_level_values(2).astype(np.int64)
-    with md.set_options(pull_on_update=False):
-        mdata = md.MuData({"rna": rna, "atac": atac})
-    mdata.uns["description"] = (
+    return _described(
+        {"rna": rna, "atac": atac},
         "SNARE-seq adult mouse cortex (Chen, Lake & Zhang 2019; GEO GSE126074), batch 1 of "
-        "scMoMaT's MOp_5batches files, raw counts."
+        "scMoMaT's MOp_5batches files, raw counts.",
     )
-    return mdata
 
 
 def _lines(path: Path) -> list[str]:
@@ -127,13 +125,11 @@ def derive_pbmc10k(folder: Path) -> md.MuData:
     prot = ad.AnnData(
         X=sp.csr_matrix(proteins_x), obs=obs.copy(), var=pd.DataFrame(index=list(names))
     )
-    with md.set_options(pull_on_update=False):
-        mdata = md.MuData({"rna": rna, "prot": prot})
-    mdata.uns["description"] = (
+    return _described(
+        {"rna": rna, "prot": prot},
         "10x Genomics pbmc_10k_protein_v3 CITE-seq, 1000-gene filtered version shipped by "
-        "scMDC; raw counts; protein names and gene symbols from scvi-tools' test file."
+        "scMDC; raw counts; protein names and gene symbols from scvi-tools' test file.",
     )
-    return mdata
 
 
 def _inferred_symbols(genes_x: np.ndarray, proteins_x: np.ndarray, reference: ad.AnnData):
@@ -158,3 +154,11 @@ def _inferred_symbols(genes_x: np.ndarray, proteins_x: np.ndarray, reference: ad
         found = by_column.get(column.tobytes(), [])
         symbols.append(str(reference.var_names[found[0]]) if len(found) == 1 else "")
     return symbols
+
+
+def _described(modalities: dict, description: str) -> md.MuData:
+    """A MuData of ``modalities`` with ``uns["description"]`` (no columns pulled up)."""
+    with md.set_options(pull_on_update=False):
+        mdata = md.MuData(modalities)
+    mdata.uns["description"] = description
+    return mdata

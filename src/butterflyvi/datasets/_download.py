@@ -1,12 +1,10 @@
-"""Downloading a file once into a cache, with its SHA-256 checked before it is used."""
+"""Downloading a file once into a cache, with its SHA-256 checked before it is used
+(pooch's ``retrieve`` and ``file_hash``).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
-import urllib.request
 from pathlib import Path
 
 from .._validation import ChecksumError
@@ -14,7 +12,6 @@ from ._sources import Source
 
 #: Environment variable of the download cache (default ``~/.cache/butterflyvi/datasets``).
 CACHE_ENV_VAR = "BUTTERFLYVI_CACHE"
-_CHUNK = 1 << 20
 
 
 def cache_dir() -> Path:
@@ -26,47 +23,59 @@ def cache_dir() -> Path:
     return Path(base) / "butterflyvi" / "datasets"
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (read in chunks)."""
+    import pooch
+
+    return pooch.file_hash(os.fspath(path), alg="sha256")
 
 
 def check_sha256(path: Path, expected: str, *, what: str) -> None:
     """Refuse a file whose SHA-256 differs from ``expected``."""
     found = sha256_of(path)
-    if found != expected:
+    if found != expected.lower():
         raise ChecksumError(
             f"{what}: expected SHA-256 {expected}, found {found} for {path}. The file is "
             "damaged or not the recorded one; delete it to download it again."
         )
 
 
-def download(source: Source, folder: Path, *, timeout: float = 60.0) -> Path:
-    """``source`` in ``folder``: downloaded unless a verified copy is already there.
-
-    The file is written to a temporary name and renamed only after its checksum matched, so
-    an interrupted or corrupted download never leaves a file that looks complete.
+def fetch_url(
+    url: str,
+    folder: str | os.PathLike,
+    file_name: str,
+    *,
+    sha256: str | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """``url`` downloaded to ``folder/file_name`` (with a timeout), checked against ``sha256``
+    when given before it takes its name: an interrupted or corrupted download never leaves a
+    file that looks complete.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    import pooch
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    print(f"butterflyvi: downloading {url}", flush=True)
+    try:
+        path = pooch.retrieve(
+            url,
+            known_hash=None if sha256 is None else f"sha256:{sha256.lower()}",
+            fname=file_name,
+            path=folder,
+            downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False),
+        )
+    except ValueError as error:  # pooch's checksum mismatch
+        raise ChecksumError(
+            f"download of {url}: expected SHA-256 {sha256}, found another ({error}); the "
+            "file was not kept."
+        ) from None
+    return Path(path)
+
+
+def download(source: Source, folder: Path, *, timeout: float = 60.0) -> Path:
+    """``source`` in ``folder``: downloaded unless a verified copy is already there."""
     target = folder / source.file_name
     if target.is_file():
         check_sha256(target, source.sha256, what=source.file_name)
         return target
-    print(f"butterflyvi: downloading {source.url}", flush=True)
-    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{source.file_name}.")
-    try:
-        with (
-            os.fdopen(handle, "wb") as out,
-            urllib.request.urlopen(source.url, timeout=timeout) as response,
-        ):
-            shutil.copyfileobj(response, out, _CHUNK)
-        check_sha256(Path(partial), source.sha256, what=f"download of {source.url}")
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return target
+    return fetch_url(source.url, folder, source.file_name, sha256=source.sha256, timeout=timeout)

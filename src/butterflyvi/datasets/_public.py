@@ -10,6 +10,7 @@ the cache.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ._demo import DEMO_FILE
 from ._derive import derive_pbmc10k, derive_snareseq
 from ._download import cache_dir, check_sha256, download
 from ._locate import candidate_dirs
-from ._shared import _LOADERS
+from ._shared import _LOADERS, SPLIT_FILE, _locate
 from ._sources import DATASETS, PublicDataset
 
 _DERIVE = {"snareseq": derive_snareseq, "pbmc10k_cite": derive_pbmc10k}
@@ -217,3 +218,40 @@ def split_from_rule(obs_names: pd.Index, seed: int = 0) -> dict[str, list[str]]:
         "test": perm[n_train + n_val :],
     }
     return {k: obs_names[np.sort(v)].astype(str).tolist() for k, v in parts.items()}
+
+
+def snareseq_split(*, path: str | Path | None = None) -> dict[str, list[str]]:
+    """Return the fixed train/validation/test split of the SNARE-seq cells.
+
+    The split is ``np.random.RandomState(0).permutation(10309)``: the first 80 % train, the
+    next 10 % validation, the rest test; the ids within each part are sorted.
+
+    Parameters
+    ----------
+    path
+        Folder holding ``snareseq_split.json``; by default the local data folders are
+        searched, and without the file the rule is applied to the cells of
+        :func:`snareseq` (downloaded if needed), which gives the same lists.
+
+    Returns
+    -------
+    ``{"train": [...], "validation": [...], "test": [...]}`` of obs_names of
+    :func:`snareseq`.
+
+    """
+    try:
+        file = _locate(SPLIT_FILE, path=path, caller="snareseq_split()")
+    except FileNotFoundError:
+        if path is not None:
+            raise
+        return split_from_rule(snareseq().obs_names)  # the file's rule, applied afresh
+    content = json.loads(file.read_text())
+    parts = ("train", "validation", "test")
+    missing = [p for p in parts if p not in content]
+    if missing:
+        raise ValueError(f"{file}: expected keys {list(parts)}; missing {missing}.")
+    split = {p: [str(c) for c in content[p]] for p in parts}
+    n_cells = content.get("n_cells")
+    if n_cells is not None and sum(map(len, split.values())) != n_cells:
+        raise ValueError(f"{file}: the three parts do not add up to n_cells={n_cells}.")
+    return split

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -205,42 +204,3 @@ def load_shared(name: str, *, path: str | Path | None = None) -> md.MuData | ad.
         raise ValueError(f"name: expected one of {list(SHARED_FILES)}, found {name!r}.")
     files = [_locate(f, path=path, caller=f"load_shared({name!r})") for f in SHARED_FILES[name]]
     return _LOADERS[name](files)
-
-
-def snareseq_split(*, path: str | Path | None = None) -> dict[str, list[str]]:
-    """Return the fixed train/validation/test split of the SNARE-seq cells.
-
-    The split is ``np.random.RandomState(0).permutation(10309)``: the first 80 % train, the
-    next 10 % validation, the rest test; the ids within each part are sorted.
-
-    Parameters
-    ----------
-    path
-        Folder holding ``snareseq_split.json``; by default the local data folders are
-        searched, and without the file the rule is applied to the cells of
-        :func:`snareseq` (downloaded if needed), which gives the same lists.
-
-    Returns
-    -------
-    ``{"train": [...], "validation": [...], "test": [...]}`` of obs_names of
-    :func:`snareseq`.
-
-    """
-    try:
-        file = _locate(SPLIT_FILE, path=path, caller="snareseq_split()")
-    except FileNotFoundError:
-        if path is not None:
-            raise
-        from ._public import snareseq, split_from_rule
-
-        return split_from_rule(snareseq().obs_names)  # the file's rule, applied afresh
-    content = json.loads(file.read_text())
-    parts = ("train", "validation", "test")
-    missing = [p for p in parts if p not in content]
-    if missing:
-        raise ValueError(f"{file}: expected keys {list(parts)}; missing {missing}.")
-    split = {p: [str(c) for c in content[p]] for p in parts}
-    n_cells = content.get("n_cells")
-    if n_cells is not None and sum(map(len, split.values())) != n_cells:
-        raise ValueError(f"{file}: the three parts do not add up to n_cells={n_cells}.")
-    return split

@@ -8,22 +8,14 @@ for adding a kind.
 
 - :class:`Kind`, :class:`NetworkSpec`: the declaration of a kind and the shared network sizes;
 - :func:`register_kind`, :func:`get_kind`, :func:`available_kinds`, :func:`infer_kind`;
-- :class:`Likelihood` and the built-in likelihoods (``"mse"``, ``"bce_tfidf"``,
-  ``"bernoulli"``, ``"nb"``, ``"zinb"``).
+- :class:`Likelihood` (the base of a kind's likelihoods) and ``LIKELIHOODS``, the built-in
+  ones by name (``"mse"``, ``"bce_tfidf"``, ``"bernoulli"``, ``"nb"``, ``"zinb"``), defined in
+  :mod:`butterflyvi.module`.
 """
 
-from ._likelihoods import (
-    LIKELIHOODS,
-    Bernoulli,
-    Likelihood,
-    MeanSquaredError,
-    NegativeBinomial,
-    ScaledTfidfBCE,
-    ZeroInflatedNegativeBinomial,
-)
+from ..module import LIKELIHOODS, Likelihood, NetworkSpec
 from ._registry import (
     Kind,
-    NetworkSpec,
     available_kinds,
     get_kind,
     infer_kind,
@@ -35,14 +27,9 @@ from ._registry import (
 
 __all__ = [
     "LIKELIHOODS",
-    "Bernoulli",
     "Kind",
     "Likelihood",
-    "MeanSquaredError",
-    "NegativeBinomial",
     "NetworkSpec",
-    "ScaledTfidfBCE",
-    "ZeroInflatedNegativeBinomial",
     "available_kinds",
     "get_kind",
     "infer_kind",
@@ -51,3 +38,6 @@ __all__ = [
     "register_kind",
     "unregister_kind",
 ]
+
+# The built-in kinds register themselves on import (expression, accessibility, protein).
+from . import _builtin  # noqa: F401

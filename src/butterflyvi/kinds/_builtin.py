@@ -1,6 +1,6 @@
 """The built-in kinds: expression (scRNA-seq), accessibility (scATAC-seq), protein (ADT).
 
-Registered on first use of the registry. Every number is the scButterfly default (DESIGN §1).
+Registered when :mod:`butterflyvi.kinds` is imported. Every number is the scButterfly default (DESIGN §1).
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ import pandas as pd
 
 from .. import pp
 from .._validation import invalid
-from ..module._networks import (
-    chromosome_decoder,
-    chromosome_encoder,
-    mlp_decoder,
-    mlp_encoder,
-)
-from ..pp._adt import apply_adt
-from ..pp._atac import apply_atac
-from ..pp._rna import apply_rna
-from ._likelihoods import (
+from ..module._likelihoods import (
     Bernoulli,
     MeanSquaredError,
     NegativeBinomial,
     ScaledTfidfBCE,
     ZeroInflatedNegativeBinomial,
 )
+from ..module._networks import (
+    chromosome_decoder,
+    chromosome_encoder,
+    mlp_decoder,
+    mlp_encoder,
+)
+from ..pp._states import STATES
 from ._registry import Kind, register_kind
 
 
@@ -109,77 +107,72 @@ def _accessibility_metric(prediction, truth, **kwargs):
     return metrics.accessibility(prediction, truth, **kwargs)
 
 
-EXPRESSION = register_kind(
-    Kind(
-        name="expression",
-        description="gene expression (scRNA-seq, or any counts per gene)",
-        feature_types=("gene expression", "gex", "rna"),
-        names=("rna", "gex", "expression", "gene_expression", "scrna"),
-        preprocess=pp.preprocess_rna,
-        state_keys=("kind", "target_sum", "log1p", "n_top_genes", "flavor", "source_layer"),
-        apply=apply_rna,
-        build_encoder=lambda n, layout, spec: mlp_encoder(n, spec),
-        build_decoder=lambda n, layout, spec: mlp_decoder(n, spec),
-        likelihoods={
-            "mse": MeanSquaredError,
-            "nb": NegativeBinomial,
-            "zinb": ZeroInflatedNegativeBinomial,
-        },
-        default_likelihood="mse",
-        mask_rate=0.5,
-        kl_weight=_paper_kl_weight,
-        check_registered=_warn_if_counts("preprocess_rna"),
-        metric=_expression_metric,
-        metric_family="correlation",
-        headline_metric="pearson_per_feature_mean",
-    )
+def _builtin(name: str, **fields) -> Kind:
+    """Register a kind whose preprocessing is ``butterflyvi.pp``'s (its fitted state and
+    re-application come from ``pp``'s table); the KL weight defaults to the paper's.
+    """
+    state = STATES[name]
+    fields.setdefault("kl_weight", _paper_kl_weight)
+    return register_kind(Kind(name=name, state_keys=state.keys, apply=state.apply, **fields))
+
+
+EXPRESSION = _builtin(
+    "expression",
+    description="gene expression (scRNA-seq, or any counts per gene)",
+    feature_types=("gene expression", "gex", "rna"),
+    names=("rna", "gex", "expression", "gene_expression", "scrna"),
+    preprocess=pp.preprocess_rna,
+    build_encoder=lambda n, layout, spec: mlp_encoder(n, spec),
+    build_decoder=lambda n, layout, spec: mlp_decoder(n, spec),
+    likelihoods={
+        "mse": MeanSquaredError,
+        "nb": NegativeBinomial,
+        "zinb": ZeroInflatedNegativeBinomial,
+    },
+    default_likelihood="mse",
+    mask_rate=0.5,
+    check_registered=_warn_if_counts("preprocess_rna"),
+    metric=_expression_metric,
+    metric_family="correlation",
+    headline_metric="pearson_per_feature_mean",
 )
 
-ACCESSIBILITY = register_kind(
-    Kind(
-        name="accessibility",
-        description="chromatin accessibility (scATAC-seq peaks)",
-        feature_types=("peaks", "atac", "chromatin accessibility"),
-        names=("atac", "peaks", "accessibility", "chromatin", "scatac"),
-        preprocess=pp.preprocess_atac,
-        state_keys=("kind", "scale", "min_cell_fraction", "n_cells_fit", "source_layer"),
-        apply=apply_atac,
-        build_encoder=lambda n, layout, spec: chromosome_encoder(n, layout, spec),
-        build_decoder=lambda n, layout, spec: chromosome_decoder(n, layout, spec),
-        likelihoods={"bce_tfidf": ScaledTfidfBCE, "bernoulli": Bernoulli},
-        default_likelihood="bce_tfidf",
-        mask_rate=0.3,
-        kl_weight=_paper_kl_weight,
-        layout=_chromosome_layout,
-        check_registered=_check_accessibility,
-        metric=_accessibility_metric,
-        metric_family="ranking",
-        headline_metric="auroc_per_peak_mean",
-        joint_embedding="multivi",
-        recover=_recover_accessibility,
-    )
+ACCESSIBILITY = _builtin(
+    "accessibility",
+    description="chromatin accessibility (scATAC-seq peaks)",
+    feature_types=("peaks", "atac", "chromatin accessibility"),
+    names=("atac", "peaks", "accessibility", "chromatin", "scatac"),
+    preprocess=pp.preprocess_atac,
+    build_encoder=lambda n, layout, spec: chromosome_encoder(n, layout, spec),
+    build_decoder=lambda n, layout, spec: chromosome_decoder(n, layout, spec),
+    likelihoods={"bce_tfidf": ScaledTfidfBCE, "bernoulli": Bernoulli},
+    default_likelihood="bce_tfidf",
+    mask_rate=0.3,
+    layout=_chromosome_layout,
+    check_registered=_check_accessibility,
+    metric=_accessibility_metric,
+    metric_family="ranking",
+    headline_metric="auroc_per_peak_mean",
+    joint_embedding="multivi",
+    recover=_recover_accessibility,
 )
 
-PROTEIN = register_kind(
-    Kind(
-        name="protein",
-        description="surface protein (CITE-seq antibody-derived tags)",
-        feature_types=("antibody capture", "adt", "protein"),
-        names=("adt", "prot", "protein", "cite", "antibody"),
-        preprocess=pp.preprocess_adt,
-        state_keys=("kind", "method", "source_layer"),
-        apply=apply_adt,
-        # The paper's protein networks keep the embedding width in their hidden layer.
-        build_encoder=lambda n, layout, spec: mlp_encoder(n, spec, n_hidden=spec.n_embedding),
-        build_decoder=lambda n, layout, spec: mlp_decoder(n, spec, n_hidden=spec.n_embedding),
-        likelihoods={"mse": MeanSquaredError, "nb": NegativeBinomial},
-        default_likelihood="mse",
-        mask_rate=0.0,
-        kl_weight=lambda n_features: 1.0 / 150.0,
-        check_registered=_warn_if_counts("preprocess_adt"),
-        metric=_expression_metric,
-        metric_family="correlation",
-        headline_metric="pearson_per_feature_mean",
-        joint_embedding="totalvi",
-    )
+PROTEIN = _builtin(
+    "protein",
+    description="surface protein (CITE-seq antibody-derived tags)",
+    feature_types=("antibody capture", "adt", "protein"),
+    names=("adt", "prot", "protein", "cite", "antibody"),
+    preprocess=pp.preprocess_adt,
+    # The paper's protein networks keep the embedding width in their hidden layer.
+    build_encoder=lambda n, layout, spec: mlp_encoder(n, spec, n_hidden=spec.n_embedding),
+    build_decoder=lambda n, layout, spec: mlp_decoder(n, spec, n_hidden=spec.n_embedding),
+    likelihoods={"mse": MeanSquaredError, "nb": NegativeBinomial},
+    default_likelihood="mse",
+    mask_rate=0.0,
+    kl_weight=lambda n_features: 1.0 / 150.0,
+    check_registered=_warn_if_counts("preprocess_adt"),
+    metric=_expression_metric,
+    metric_family="correlation",
+    headline_metric="pearson_per_feature_mean",
+    joint_embedding="totalvi",
 )

@@ -7,7 +7,6 @@ kind's name. Adding a kind is one :func:`register_kind` call (see ``docs/archite
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,42 +18,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
     from torch import nn
 
-    from ._likelihoods import Likelihood
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """Sizes shared by every encoder and decoder of a module.
-
-    Parameters
-    ----------
-    n_embedding
-        Width of the encoder space (128 in scButterfly).
-    n_hidden
-        Hidden width of expression-like networks (256).
-    dropout
-        Dropout rate after hidden layers (0.1).
-    chromosome_units
-        Units per chromosome of chromosome-blocked layers (32).
-    output_batch_norm
-        Whether the decoder's output layer normalises over the minibatch (the paper).
-    activation
-        Activation of hidden layers (``"leaky_relu"``, the paper; ``"relu"``, CrossMP).
-    chromosome_activation
-        Activation of chromosome-blocked layers (``"leaky_relu"``; ``"prelu"``, CrossMP).
-    chromosome_hidden
-        ``None``: one layer per chromosome (peaks → ``chromosome_units``, the paper); a width:
-        two layers (peaks → ``chromosome_hidden`` → ``chromosome_units``, CrossMP).
-    """
-
-    n_embedding: int = 128
-    n_hidden: int = 256
-    dropout: float = 0.1
-    chromosome_units: int = 32
-    output_batch_norm: bool = True
-    activation: str = "leaky_relu"
-    chromosome_activation: str = "leaky_relu"
-    chromosome_hidden: int | None = None
+from ..module import Likelihood, NetworkSpec
 
 
 @dataclass(frozen=True)
@@ -153,20 +117,10 @@ class Kind:
 
 
 _REGISTRY: dict[str, Kind] = {}
-_BUILTIN_LOADED = False
-
-
-def _ensure_builtin() -> None:
-    """Register the built-in kinds on first use (they import the pp and network modules)."""
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:
-        _BUILTIN_LOADED = True
-        importlib.import_module("butterflyvi.kinds._builtin")
 
 
 def register_kind(kind: Kind, *, overwrite: bool = False) -> Kind:
     """Add ``kind`` to the registry (``overwrite=True`` replaces a kind of the same name)."""
-    _ensure_builtin()
     if not isinstance(kind, Kind):
         raise TypeError(f"kind: expected a butterflyvi.kinds.Kind, found {type(kind).__name__}.")
     if kind.name in _REGISTRY and not overwrite:
@@ -190,7 +144,6 @@ def unregister_kind(name: str) -> None:
 
 def get_kind(name: str) -> Kind:
     """The registered kind called ``name``."""
-    _ensure_builtin()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -199,13 +152,11 @@ def get_kind(name: str) -> Kind:
 
 def available_kinds() -> tuple[str, ...]:
     """Names of the registered kinds, in registration order."""
-    _ensure_builtin()
     return tuple(_REGISTRY)
 
 
 def kind_of_alias(alias: str) -> str | None:
     """The kind whose modality-name aliases include ``alias`` (case-insensitive), or None."""
-    _ensure_builtin()
     alias = str(alias).strip().lower()
     for kind in _REGISTRY.values():
         if alias == kind.name or alias in kind.names:
@@ -215,7 +166,6 @@ def kind_of_alias(alias: str) -> str | None:
 
 def kind_of_feature_type(feature_type: str) -> str | None:
     """The kind a 10x ``feature_types`` value means (case-insensitive), or None."""
-    _ensure_builtin()
     value = str(feature_type).strip().lower()
     for kind in _REGISTRY.values():
         if value in kind.feature_types:
@@ -237,7 +187,6 @@ def infer_kind(adata: AnnData, modality: str | None = None) -> str | None:
     modality
         Its name in the MuData (an alias such as ``"rna"`` or ``"atac"``).
     """
-    _ensure_builtin()
     state = adata.uns.get(PP_UNS_KEY)
     if isinstance(state, Mapping) and state.get("kind") in _REGISTRY:
         return str(state["kind"])

@@ -7,17 +7,13 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ._inputs import Matrix, align_pair, col_blocks, row_blocks, summary
+from ._inputs import Layer, Matrix, Scores, align_pair, col_blocks, row_blocks, summarise
 from ._ranking import global_auroc_ap, rowwise_auroc_ap
 
 
 def accessibility(
-    pred: Any,
-    truth: Any,
-    *,
-    pred_layer: str | None = None,
-    truth_layer: str | None = None,
-) -> dict[str, float | int]:
+    pred: Any, truth: Any, *, pred_layer: Layer = None, truth_layer: Layer = None
+) -> Scores:
     r"""AUROC and AUPR of predicted accessibility against the binarised measured profile.
 
     The truth is binarised as :math:`y_{ij} = [x_{ij} > 0]` (counts, binary or TF-IDF values
@@ -127,14 +123,8 @@ def accessibility(
 
     out: dict[str, float | int] = {"auroc": auroc, "aupr": aupr}
     out["rmse"] = float(np.sqrt(squared_error / (n_cells * n_peaks)))
-    for unit, au, ap in (("cell", cell_auroc, cell_ap), ("peak", peak_auroc, peak_ap)):
-        mean, median, n_skipped = summary(au)
-        out[f"auroc_per_{unit}_mean"] = mean
-        out[f"auroc_per_{unit}_median"] = median
-        mean, median, _ = summary(ap)
-        out[f"aupr_per_{unit}_mean"] = mean
-        out[f"aupr_per_{unit}_median"] = median
-        out[f"n_{unit}s_skipped"] = n_skipped
+    summarise(out, "cell", {"auroc": cell_auroc, "aupr": cell_ap})
+    summarise(out, "peak", {"auroc": peak_auroc, "aupr": peak_ap})
     out.update(
         n_cells=int(n_cells), n_peaks=int(n_peaks), positive_fraction=float(positive_fraction)
     )

@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from .._validation import MissingKeyError
-from ._inputs import as_table, check_finite, labels_of, name_indexer, take
+from ._inputs import as_table, check_finite, labels_of, name_indexer, obs_labels, take
 
 #: Query cells handled at once by the vote of :func:`transfer_labels`.
 _VOTE_BLOCK = 50_000
@@ -112,17 +112,7 @@ def transfer_labels(
         One label per query cell (object array of the reference's labels).
 
     """
-    if not isinstance(reference, AnnData):
-        raise TypeError(
-            f"reference: expected an AnnData with labels in `.obs`, found "
-            f"{type(reference).__name__}."
-        )
-    if label_key not in reference.obs.columns:
-        raise MissingKeyError(
-            f"label_key: expected a column of reference.obs ({list(reference.obs.columns)}), "
-            f"found {label_key!r}."
-        )
-    ref_labels = labels_of(reference.obs[label_key], name=f"reference.obs[{label_key!r}]")
+    ref_labels = obs_labels(reference, label_key, name="reference")
     if n_neighbors < 1:
         raise ValueError(f"n_neighbors: expected at least 1, found {n_neighbors}.")
     if reference.n_obs == 0:

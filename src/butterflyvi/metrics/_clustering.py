@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-import scanpy as sc
 from anndata import AnnData
 from sklearn import metrics as skm
 
-from .._neighbors import neighbors
-from .._validation import MissingKeyError
-from ._inputs import as_table, check_finite, labels_of
+from .._neighbors import embed
+from ._inputs import as_table, check_finite, obs_labels
 
 
 def clustering(
@@ -76,16 +74,7 @@ def clustering(
         values, or there are fewer than 3 cells or 2 features.
 
     """
-    if not isinstance(adata, AnnData):
-        raise TypeError(
-            f"adata: expected an AnnData with labels in `.obs`, found {type(adata).__name__}."
-        )
-    if label_key not in adata.obs.columns:
-        raise MissingKeyError(
-            f"label_key: expected a column of adata.obs ({list(adata.obs.columns)}), found "
-            f"{label_key!r}."
-        )
-    labels = labels_of(adata.obs[label_key], name=f"adata.obs[{label_key!r}]")
+    labels = obs_labels(adata, label_key, name="adata")
     if flavor not in ("igraph", "leidenalg"):
         raise ValueError(f"flavor: expected 'igraph' or 'leidenalg', found {flavor!r}.")
     table = as_table(adata, name="adata", layer=layer)
@@ -100,21 +89,15 @@ def clustering(
     if n_comps < 1:
         raise ValueError(f"n_pcs: expected at least 1, found {n_pcs}.")
 
-    work = AnnData(X=table.X, obs=pd.DataFrame(index=[str(i) for i in range(n_cells)]))
-    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
-    neighbors(work, n_neighbors=n_neighbors, use_rep="X_pca", seed=seed)
-    if flavor == "igraph":
-        sc.tl.leiden(
-            work,
-            resolution=resolution,
-            random_state=seed,
-            flavor="igraph",
-            n_iterations=2,
-            directed=False,
-        )
-    else:
-        sc.tl.leiden(work, resolution=resolution, random_state=seed, flavor="leidenalg")
-    clusters = work.obs["leiden"].to_numpy()
+    embedding = embed(
+        table.X,
+        n_pcs=n_comps,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        flavor=flavor,
+        seed=seed,
+    )
+    clusters = embedding.leiden
     labels = labels.astype(str)
 
     return {
@@ -125,5 +108,5 @@ def clustering(
         "n_clusters": int(pd.unique(clusters).size),
         "n_labels": int(pd.unique(labels).size),
         "n_pcs": n_comps,
-        "n_neighbors": int(work.uns["neighbors"]["params"]["n_neighbors"]),
+        "n_neighbors": embedding.n_neighbors,
     }

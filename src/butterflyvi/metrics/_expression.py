@@ -6,17 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import align_pair, col_blocks, row_blocks, summary
+from ._inputs import Layer, Scores, align_pair, col_blocks, row_blocks, summarise
 from ._ranking import rank_rows
 
 
 def expression(
-    pred: Any,
-    truth: Any,
-    *,
-    pred_layer: str | None = None,
-    truth_layer: str | None = None,
-) -> dict[str, float | int]:
+    pred: Any, truth: Any, *, pred_layer: Layer = None, truth_layer: Layer = None
+) -> Scores:
     r"""Pearson and Spearman correlations per cell and per feature, and the RMSE.
 
     For two vectors :math:`a, b` of length :math:`n` (a cell across features, or a feature
@@ -80,17 +76,8 @@ def expression(
         feature_pearson[cols], feature_spearman[cols] = rowwise_correlations(p, t)
 
     out: dict[str, float | int] = {}
-    for unit, r, rho in (
-        ("cell", cell_pearson, cell_spearman),
-        ("feature", feature_pearson, feature_spearman),
-    ):
-        mean, median, n_skipped = summary(r)
-        out[f"pearson_per_{unit}_mean"] = mean
-        out[f"pearson_per_{unit}_median"] = median
-        mean, median, _ = summary(rho)
-        out[f"spearman_per_{unit}_mean"] = mean
-        out[f"spearman_per_{unit}_median"] = median
-        out[f"n_{unit}s_skipped"] = n_skipped
+    summarise(out, "cell", {"pearson": cell_pearson, "spearman": cell_spearman})
+    summarise(out, "feature", {"pearson": feature_pearson, "spearman": feature_spearman})
     out["rmse"] = float(np.sqrt(squared_error / (n_cells * n_features)))
     out["n_cells"] = int(n_cells)
     out["n_features"] = int(n_features)

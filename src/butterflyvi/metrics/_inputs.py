@@ -24,6 +24,11 @@ BLOCK_ENTRIES = 1 << 20
 
 Matrix = np.ndarray | sparse.spmatrix | sparse.sparray
 
+#: A layer name, or ``None`` for ``X``.
+Layer = str | None
+#: A table of metric names and values.
+Scores = dict[str, float | int]
+
 
 @dataclass(frozen=True)
 class Table:
@@ -203,24 +208,26 @@ def check_finite(X: Matrix, *, name: str) -> None:
 
 def row_blocks(X: Matrix, *, dtype: Any = np.float64) -> Iterator[tuple[slice, np.ndarray]]:
     """Yield ``(rows, dense block)`` over ``X``, about :data:`BLOCK_ENTRIES` entries each."""
-    if sparse.issparse(X):
-        X = sparse.csr_matrix(X)
-    n_obs, n_vars = X.shape
-    step = max(1, BLOCK_ENTRIES // max(1, n_vars))
-    for start in range(0, n_obs, step):
-        rows = slice(start, min(start + step, n_obs))
-        yield rows, dense(X[rows], dtype=dtype)
+    yield from _blocks(X, axis=0, dtype=dtype)
 
 
 def col_blocks(X: Matrix, *, dtype: Any = np.float64) -> Iterator[tuple[slice, np.ndarray]]:
     """Yield ``(columns, dense block transposed)``: each block is features × cells."""
+    for cols, block in _blocks(X, axis=1, dtype=dtype):
+        yield cols, np.ascontiguousarray(block.T)
+
+
+def _blocks(X: Matrix, *, axis: int, dtype: Any) -> Iterator[tuple[slice, np.ndarray]]:
+    """Dense slices of ``X`` along ``axis`` (0 rows, 1 columns), about
+    :data:`BLOCK_ENTRIES` entries each (CSR for rows, CSC for columns).
+    """
     if sparse.issparse(X):
-        X = sparse.csc_matrix(X)
-    n_obs, n_vars = X.shape
-    step = max(1, BLOCK_ENTRIES // max(1, n_obs))
-    for start in range(0, n_vars, step):
-        cols = slice(start, min(start + step, n_vars))
-        yield cols, np.ascontiguousarray(dense(X[:, cols], dtype=dtype).T)
+        X = sparse.csr_matrix(X) if axis == 0 else sparse.csc_matrix(X)
+    n, other = X.shape[axis], X.shape[1 - axis]
+    step = max(1, BLOCK_ENTRIES // max(1, other))
+    for start in range(0, n, step):
+        part = slice(start, min(start + step, n))
+        yield part, dense(X[part] if axis == 0 else X[:, part], dtype=dtype)
 
 
 def dense(X: Matrix, *, dtype: Any = np.float64) -> np.ndarray:
@@ -253,3 +260,33 @@ def labels_of(values: Any, *, name: str) -> np.ndarray:
             f"(NaN/None) of {arr.size}. Drop or fill those cells first."
         )
     return arr
+
+
+def obs_labels(adata: Any, label_key: str, *, name: str) -> np.ndarray:
+    """The labels in ``adata.obs[label_key]`` (``name``: the argument, e.g. ``"reference"``),
+    refused unless ``adata`` is an AnnData with that column and no label is missing.
+    """
+    from anndata import AnnData
+
+    if not isinstance(adata, AnnData):
+        raise TypeError(
+            f"{name}: expected an AnnData with labels in `.obs`, found {type(adata).__name__}."
+        )
+    if label_key not in adata.obs.columns:
+        raise MissingKeyError(
+            f"label_key: expected a column of {name}.obs ({list(adata.obs.columns)}), found "
+            f"{label_key!r}."
+        )
+    return labels_of(adata.obs[label_key], name=f"{name}.obs[{label_key!r}]")
+
+
+def summarise(out: dict, unit: str, scores: dict[str, np.ndarray]) -> None:
+    """Add ``{name}_per_{unit}_mean`` / ``_median`` of each score array to ``out``, and
+    ``n_{unit}s_skipped`` (units without a defined score, counted on the first).
+    """
+    for i, (name, values) in enumerate(scores.items()):
+        mean, median, n_skipped = summary(values)
+        out[f"{name}_per_{unit}_mean"] = mean
+        out[f"{name}_per_{unit}_median"] = median
+        if i == 0:
+            out[f"n_{unit}s_skipped"] = n_skipped

@@ -21,6 +21,8 @@ from .._validation import (
     check_batch_size,
     check_choice,
     check_finite,
+    check_state,
+    check_unique_names,
     invalid,
     looks_like_counts,
     missing,
@@ -233,14 +235,7 @@ class FeatureSpace:
         missing_features = self.resolve_missing(names, missing_features, min_overlap)
         if decided:
             view = adata if names is adata.var_names else _renamed(adata, names, layer)
-            prepared = pp.apply_preprocessing(
-                view,
-                state=self.preprocessing,
-                var=self.var(),
-                layer=layer,
-                missing=missing_features,
-            )
-            return prepared.X
+            return self.preprocessed(view, layer=layer, missing_features=missing_features)
         matrix = align_features(
             matrix,
             names,
@@ -250,6 +245,26 @@ class FeatureSpace:
         )
         check_finite(matrix, name=f"data ({self.modality})")
         return matrix
+
+    def preprocessed(self, adata: AnnData, *, layer: str | None, missing_features: str):
+        """The stored preprocessing of this modality's kind applied to the raw counts of
+        ``adata`` (features matched by name), as a CSR matrix in this feature space.
+        """
+        kind = get_kind(self.kind)
+        check_state(
+            self.preprocessing,
+            required={self.kind: kind.state_keys},
+            name=f"preprocessing of {self.modality!r}",
+        )
+        prepared = pp.apply_fitted(
+            adata,
+            state=self.preprocessing,
+            var=self.var(),
+            apply=kind.apply,
+            layer=layer,
+            missing=missing_features,
+        )
+        return prepared.X
 
     def resolve_missing(self, names: pd.Index, missing_features: str, min_overlap: float) -> str:
         """``"error"`` or ``"zero"`` for data with features ``names`` (see
@@ -295,14 +310,7 @@ def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing:
     check_choice(missing, name="missing", choices=("error", "zero"))
     if var_names.equals(reference):
         return matrix
-    if not var_names.is_unique:
-        duplicated = var_names[var_names.duplicated()].unique()
-        raise invalid(
-            what,
-            "unique var_names to match features by name",
-            f"{len(duplicated)} repeated (e.g. {list(map(str, duplicated[:5]))})",
-            "Make them unique first, e.g. with `var_names_make_unique()`.",
-        )
+    check_unique_names(var_names, name=f"{what} var_names")
     position = var_names.get_indexer(reference)
     absent = position < 0
     if absent.any():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,70 @@ from mudata import set_options as set_mudata_options
 
 from .._validation import invalid, missing, wrong_type
 from ._features import FeatureSpace, iterate_rows
+from ._stream import CsrRowsWriter, open_backed
+
+
+@dataclass
+class Translation:
+    """A checked translation job: the source cells in the model's space and the target."""
+
+    cells: AnnData
+    matrix: Any
+    extra: Any
+    library: np.ndarray | None
+    source: int
+    target: int
+    target_space: FeatureSpace
+    uns: dict
+
+    def step(self, module, device) -> Callable[[torch.Tensor, slice], torch.Tensor]:
+        """``step(x, rows)``: the prediction of one minibatch of source rows."""
+
+        def run(x: torch.Tensor, rows: slice) -> torch.Tensor:
+            library = None
+            if self.library is not None:
+                library = torch.from_numpy(self.library[rows]).to(device)
+            extra = None if self.extra is None else dense_rows(self.extra, rows, device)
+            return module.translate(x, self.source, self.target, library, extra)
+
+        return run
+
+
+def predict_in_memory(module, job: Translation, batch_size: int, threshold: float, device):
+    """The prediction of ``job`` as an in-memory AnnData (CSR, values below ``threshold`` 0)."""
+    blocks = run_batches(
+        module,
+        job.matrix,
+        job.step(module, device),
+        batch_size=batch_size,
+        device=device,
+        post=thresholded(threshold),
+    )
+    prediction = AnnData(X=stack_rows(blocks), obs=job.cells.obs.copy(), var=job.target_space.var())
+    prediction.uns.update(job.uns)
+    return prediction
+
+
+def predict_to_file(
+    module, job: Translation, out_file: str | Path, batch_size: int, threshold: float, device
+) -> AnnData:
+    """The prediction of ``job`` written block by block to ``out_file``, returned backed."""
+    writer = CsrRowsWriter(out_file, job.target_space.n_features)
+    to_csr = thresholded(threshold)
+    try:
+        run_batches(
+            module,
+            job.matrix,
+            job.step(module, device),
+            batch_size=batch_size,
+            device=device,
+            post=lambda block: writer.append(to_csr(block)),
+        )
+        path = writer.finish(job.cells.obs.copy(), job.target_space.var(), job.uns)
+    except BaseException:
+        writer.abort()
+        raise
+    return open_backed(path)
 
 
 def modality_of(data: AnnData | MuData, space: FeatureSpace, layer: str | None):

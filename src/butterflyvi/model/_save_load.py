@@ -252,6 +252,8 @@ def read_model_file(
 
 def _verified_bytes(path: str, expected: str) -> io.BytesIO:
     """The bytes of ``path``, refused unless their SHA-256 is ``expected``."""
+    # The bytes hashed are the bytes unpickled: hashing the file, then reading it again, would
+    # let it change in between.
     data = Path(path).read_bytes()
     found = hashlib.sha256(data).hexdigest()
     if found != expected.lower():
@@ -327,17 +329,13 @@ def check_var_names(mdata: mudata.MuData, saved: Any, modalities: list[str]) -> 
             )
 
 
-def download(url: str, dir_path: str, file_name: str) -> None:
-    """Fetch ``url`` into ``dir_path/file_name`` (for ``load(..., backup_url=...)``)."""
-    import urllib.request
+def download(url: str, dir_path: str, file_name: str, *, sha256: str | None = None) -> None:
+    """Fetch ``url`` into ``dir_path/file_name`` (for ``load(..., backup_url=...)``), checked
+    against ``sha256`` when given.
+    """
+    from ..datasets._download import fetch_url
 
-    Path(dir_path).mkdir(parents=True, exist_ok=True)
-    target = Path(dir_path) / file_name
-    partial = target.with_suffix(target.suffix + ".part")
-    with urllib.request.urlopen(url) as response, open(partial, "wb") as out:
-        while chunk := response.read(1 << 20):
-            out.write(chunk)
-    partial.replace(target)
+    fetch_url(url, dir_path, file_name, sha256=sha256)
 
 
 def invalid_weights(dir_path: str, prefix: str | None, err: RuntimeError) -> ValueError:

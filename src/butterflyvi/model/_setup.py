@@ -1,16 +1,24 @@
-"""Checks and resolution of ``setup_mudata`` arguments: modalities, layers, kinds, pairing."""
+"""Reading, checking and preparing data for a model: the ``setup_mudata`` arguments
+(modalities, layers, kinds, pairing, fields) and the preprocessing the command line and the
+portal share.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from anndata import AnnData
 from mudata import MuData
+from scvi import REGISTRY_KEYS
+from scvi.data import fields
 
+from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS, PP_UNS_KEY
 from .._validation import (
     check_same_cells,
     check_unique_names,
     invalid,
+    looks_like_counts,
     missing,
     value_summary,
     wrong_type,
@@ -152,3 +160,131 @@ def check_extra_inputs(
         check_values(mdata[extra], None, extra, None)
         out[str(modality)] = str(extra)
     return out
+
+
+@dataclass(frozen=True)
+class RegisteredSetup:
+    """What :meth:`~butterflyvi.ButterflyModel.setup_mudata` resolved and checked."""
+
+    modalities: tuple[str, str]
+    layers: tuple[str | None, str | None]
+    kinds: tuple[str, str]
+    with_counts: tuple[bool, bool]
+    counts_layer: str | None
+    extras: dict[str, str]
+    batch_key: str | None
+
+    def record(self) -> dict:
+        """Resolved names stored in the registry, so that loading never re-infers them."""
+        return {
+            "modalities": list(self.modalities),
+            "kinds": list(self.kinds),
+            "counts_registered": list(self.with_counts),
+            "extra_inputs": dict(self.extras),
+        }
+
+    def fields(self) -> list:
+        """The scvi-tools MuData fields: both modalities, their raw counts where present,
+        extra inputs and the batch column.
+        """
+        layer_fields = [(MODALITY_KEYS[i], self.layers[i], self.modalities[i]) for i in range(2)]
+        layer_fields += [
+            (COUNTS_KEYS[i], self.counts_layer, self.modalities[i])
+            for i in range(2)
+            if self.with_counts[i]
+        ]
+        layer_fields += [
+            (EXTRA_KEYS[i], None, self.extras[self.modalities[i]])
+            for i in range(2)
+            if self.modalities[i] in self.extras
+        ]
+        out: list = [
+            fields.MuDataLayerField(key, layer, mod_key=mod, is_count_data=False, mod_required=True)
+            for key, layer, mod in layer_fields
+        ]
+        if self.batch_key is not None:
+            out.append(
+                fields.MuDataCategoricalObsField(
+                    REGISTRY_KEYS.BATCH_KEY, self.batch_key, mod_key=None
+                )
+            )
+        return out
+
+
+def resolve_setup(
+    mdata: MuData,
+    modalities: Sequence[str],
+    layers,
+    kinds,
+    batch_key: str | None,
+    counts_layer: str | None,
+    extra_inputs: Mapping[str, str] | None,
+) -> RegisteredSetup:
+    """Check the arguments of ``setup_mudata`` against ``mdata`` and resolve them."""
+    modalities = resolve_modalities(mdata, modalities)
+    layer_pair = resolve_per_modality(layers, modalities, "layers")
+    kinds = resolve_kinds(mdata, modalities, kinds)
+    check_paired(mdata, modalities)
+    for modality, layer, kind in zip(modalities, layer_pair, kinds, strict=True):
+        adata = mdata[modality]
+        check_layer(adata, layer, modality)
+        check_values(adata, layer, modality, kind)
+        get_kind(kind).layout(adata.var)  # refuses what the kind's networks cannot use
+    if batch_key is not None and batch_key not in mdata.obs:
+        raise missing("batch_key", "a column of mdata.obs", repr(batch_key))
+    with_counts = tuple(
+        counts_layer is not None and counts_layer in mdata[m].layers and counts_layer != layer
+        for m, layer in zip(modalities, layer_pair, strict=True)
+    )
+    return RegisteredSetup(
+        modalities=modalities,
+        layers=tuple(layer_pair),
+        kinds=kinds,
+        with_counts=with_counts,
+        counts_layer=counts_layer,
+        extras=check_extra_inputs(mdata, modalities, extra_inputs),
+        batch_key=batch_key,
+    )
+
+
+# ---------------------------------------------------------------------------- preparation
+def needs_preprocessing(adata: AnnData) -> bool:
+    """Whether a modality holds raw counts without a butterflyvi preprocessing record."""
+    return PP_UNS_KEY not in adata.uns and adata.X is not None and looks_like_counts(adata.X)
+
+
+def prepare_modalities(
+    mdata: MuData,
+    modalities: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    preprocess: bool | None = None,
+) -> list[str]:
+    """Preprocess the modalities of ``mdata`` in place with their kind's ``pp`` function.
+
+    The one preparation the command line (``butterflyvi train``) and the portal's training
+    jobs share.
+
+    Parameters
+    ----------
+    mdata
+        The paired data.
+    modalities, kinds
+        The modalities to prepare and their kinds (see :func:`resolve_kinds`).
+    preprocess
+        ``True``: every modality; ``False``: none; ``None``: those holding raw counts without
+        a butterflyvi preprocessing record.
+
+    Returns
+    -------
+    The names of the modalities preprocessed (``mdata.update()`` has run when there are any).
+    """
+    done = []
+    for name, kind in zip(modalities, kinds, strict=True):
+        if preprocess is False or (preprocess is None and not needs_preprocessing(mdata[name])):
+            continue
+        get_kind(kind).preprocess(mdata[name])
+        done.append(name)
+    if done:
+        mdata.update()
+    return done

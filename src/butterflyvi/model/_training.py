@@ -10,11 +10,10 @@ from scvi.model._utils import use_distributed_sampler
 from scvi.train import TrainRunner
 
 from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
-from .._validation import check_batch_size, invalid
+from .._validation import check_batch_size, check_epochs, invalid
 from ..train import (
     VALIDATION_MONITOR,
     BestWeightsEarlyStopping,
-    ButterflyTrainingPlan,
     interrupts_as_keyboard_interrupt,
 )
 from ..train._device_data import DeviceDataSplitter, estimate_bytes
@@ -23,20 +22,6 @@ if TYPE_CHECKING:
     from ._model import ButterflyModel
 
 logger = logging.getLogger(__name__)
-
-
-def check_epochs(max_epochs_pretrain: Any, max_epochs: Any) -> tuple[int, int]:
-    """Refuse negative or non-integer epoch counts, or two zeros."""
-    for name, value in (("max_epochs_pretrain", max_epochs_pretrain), ("max_epochs", max_epochs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise invalid(name, "a non-negative integer number of epochs", repr(value))
-    if max_epochs_pretrain + max_epochs == 0:
-        raise invalid(
-            "max_epochs_pretrain, max_epochs",
-            "numbers of epochs with a positive sum",
-            f"{max_epochs_pretrain} and {max_epochs}",
-        )
-    return int(max_epochs_pretrain), int(max_epochs)
 
 
 def loaded_keys(model: ButterflyModel) -> list[str]:
@@ -151,7 +136,9 @@ def fit(
         distributed_sampler=use_distributed_sampler(trainer_kwargs.get("strategy")),
         **datasplitter_kwargs,
     )
-    plan = ButterflyTrainingPlan(model.module, n_epochs_pretrain=max_epochs_pretrain, **plan_kwargs)
+    plan = model._training_plan_cls(
+        model.module, n_epochs_pretrain=max_epochs_pretrain, **plan_kwargs
+    )
     callbacks = list(trainer_kwargs.pop("callbacks", []))
     best_weights = BestWeightsEarlyStopping(
         VALIDATION_MONITOR,

@@ -1,4 +1,30 @@
-from .._constants import MODALITY_KEYS
-from ._module import ButterflyModule
+"""The networks and losses, pure torch: layers, encoders and decoders, likelihoods, and the
+:class:`ButterflyModule` that puts them together. Nothing here knows modality kinds: the model
+resolves a kind into the builders and likelihoods it hands down.
+"""
 
-__all__ = ["MODALITY_KEYS", "ButterflyModule"]
+from .._constants import MODALITY_KEYS
+from ._likelihoods import (
+    LIKELIHOODS,
+    Bernoulli,
+    Likelihood,
+    MeanSquaredError,
+    NegativeBinomial,
+    ScaledTfidfBCE,
+    ZeroInflatedNegativeBinomial,
+)
+from ._module import ButterflyModule
+from ._networks import NetworkSpec
+
+__all__ = [
+    "LIKELIHOODS",
+    "MODALITY_KEYS",
+    "Bernoulli",
+    "ButterflyModule",
+    "Likelihood",
+    "MeanSquaredError",
+    "NegativeBinomial",
+    "NetworkSpec",
+    "ScaledTfidfBCE",
+    "ZeroInflatedNegativeBinomial",
+]

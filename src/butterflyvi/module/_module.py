@@ -12,13 +12,17 @@ from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
 from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
-from ..kinds._registry import NetworkSpec, get_kind
 from ._layers import input_dropout
-from ._networks import Decoder, Discriminator, JointTranslator, SingleModalityHead
-
-#: ``accessibility_target`` (releases up to 0.1) -> the accessibility likelihood it meant.
-ACCESSIBILITY_TARGETS = {"scaled": "bce_tfidf", "binary": "bernoulli"}
-
+from ._likelihoods import Likelihood
+from ._networks import (
+    Decoder,
+    DecoderBuilder,
+    Discriminator,
+    EncoderBuilder,
+    JointTranslator,
+    NetworkSpec,
+    SingleModalityHead,
+)
 
 #: How the two modalities' latent posteriors are brought together in phase 2.
 ALIGNMENTS = ("adversarial", "kl")
@@ -43,20 +47,33 @@ def kl_to_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Te
 class ButterflyModule(BaseModuleClass):
     """Dual-aligned VAEs with a shared translator and two discriminators.
 
+    Pure torch: the module knows no modality kinds. The model resolves each modality's kind
+    into the parts passed here (:func:`butterflyvi.model.build_module`).
+
     Parameters
     ----------
     n_features
         Number of features of modality 0 and modality 1.
-    kinds
-        Kind of each modality, a name registered in :mod:`butterflyvi.kinds`
-        (``"expression"``, ``"accessibility"``, ``"protein"``, ...).
-    layouts
-        For each modality, what its kind's networks need from the feature table (the
-        per-chromosome peak positions for accessibility, ``Kind.layout``; ``None`` otherwise).
+    encoders
+        For each modality, ``build(n_features, layout, spec) -> nn.Module``: input → encoder
+        space (``spec.n_embedding`` wide), e.g. :func:`~butterflyvi.module.mlp_encoder`.
+    decoders
+        For each modality, ``build(n_features, layout, spec) -> (hidden, output)``: encoder
+        space → hidden → pre-activation output.
     likelihoods
-        For each modality, the name of its likelihood (``None``: the kind's default, e.g.
-        ``"mse"`` for expression, ``"bce_tfidf"`` for accessibility); see
-        :mod:`butterflyvi.kinds`.
+        For each modality, its :class:`~butterflyvi.module.Likelihood` (built for its width).
+    mask_rates
+        Input masking rate of each modality during training (inverted dropout); scButterfly:
+        expression 0.5, accessibility 0.3, protein 0.
+    kl_weights
+        Phase-1 KL weight of each modality (scButterfly: ``20 / I_m``, protein 1/150); phase 2
+        uses their sum.
+    layouts
+        For each modality, what its builders need from the feature table (the per-chromosome
+        peak positions for accessibility; ``None`` otherwise).
+    reconstruction_weights
+        ``(w_0, w_1)`` weights of the losses of outputs in modality 0 and 1 (the paper: 1 and
+        2, or 1 and 1 when both modalities have the same kind).
     n_embedding
         Width of the encoder space (128 in the paper).
     n_hidden
@@ -67,24 +84,10 @@ class ButterflyModule(BaseModuleClass):
         Hidden units per chromosome of accessibility encoders/decoders (32).
     dropout
         Dropout after hidden layers (0.1).
-    mask_rates
-        Input masking rate of each modality during training (inverted dropout); defaults by
-        kind (``Kind.mask_rate``): expression 0.5, accessibility 0.3, protein 0.
-    kl_weights
-        Phase-1 KL weight of each modality; defaults by kind (``Kind.kl_weight``): ``20 / I_m``
-        (protein 1/150).
-        Phase 2 uses their sum.
-    reconstruction_weights
-        ``(w_0, w_1)`` weights of the losses of outputs in modality 0 and 1; default ``(1, 2)``,
-        or ``(1, 1)`` when both modalities have the same kind.
     adversarial_weight
         ``w_dis`` of the adversarial term (1).
     discriminator_hidden
         Hidden widths of the discriminators (none: Linear → Sigmoid, as in the paper).
-    accessibility_target
-        Older name of the accessibility likelihood: ``"scaled"`` means ``"bce_tfidf"``,
-        ``"binary"`` means ``"bernoulli"`` (used for accessibility modalities whose likelihood
-        ``likelihoods`` leaves at ``None``).
     variational_head
         Form of the mean and log-variance heads of the latent posteriors (phase-1 heads and
         translator): ``"paper"`` (Linear → BatchNorm → LeakyReLU, which keeps the posterior
@@ -94,26 +97,36 @@ class ButterflyModule(BaseModuleClass):
         Keep the BatchNorm right before each decoder's output activation (the paper). With
         ``False`` the output is the last linear map, whose bias :meth:`initialize_outputs` sets
         to the inverse activation of the training mean.
+    activation, chromosome_activation, chromosome_hidden
+        See :class:`~butterflyvi.module.NetworkSpec`.
+    alignment
+        ``"adversarial"`` (scButterfly's discriminators) or ``"kl"`` (CrossMP: a symmetric KL
+        between the two latent posteriors).
+    alignment_weight
+        Weight of the KL alignment (default ``20 / I_x + 20 / I_y``).
+    extras
+        For each modality, ``None`` or ``(n_features, build_encoder, layout)`` of an extra
+        input whose encoding is added to the modality's (CrossMP's gene activity).
     """
 
     def __init__(
         self,
         n_features: Sequence[int],
-        kinds: Sequence[str],
         *,
+        encoders: Sequence[EncoderBuilder],
+        decoders: Sequence[DecoderBuilder],
+        likelihoods: Sequence[Likelihood],
+        mask_rates: Sequence[float],
+        kl_weights: Sequence[float],
         layouts: Sequence[object | None] = (None, None),
-        likelihoods: Sequence[str | None] = (None, None),
+        reconstruction_weights: Sequence[float] = (1.0, 2.0),
         n_embedding: int = 128,
         n_hidden: int = 256,
         n_latent: int = 128,
         chromosome_units: int = 32,
         dropout: float = 0.1,
-        mask_rates: Sequence[float] | None = None,
-        kl_weights: Sequence[float] | None = None,
-        reconstruction_weights: Sequence[float] | None = None,
         adversarial_weight: float = 1.0,
         discriminator_hidden: Sequence[int] = (),
-        accessibility_target: str | None = None,
         variational_head: str = "paper",
         output_batch_norm: bool = True,
         activation: str = "leaky_relu",
@@ -121,54 +134,30 @@ class ButterflyModule(BaseModuleClass):
         chromosome_hidden: int | None = None,
         alignment: Literal["adversarial", "kl"] = "adversarial",
         alignment_weight: float | None = None,
-        extras: Sequence[tuple[int, str, object] | None] = (None, None),
+        extras: Sequence[tuple[int, EncoderBuilder, object] | None] = (None, None),
     ):
         super().__init__()
         if alignment not in ALIGNMENTS:
             raise ValueError(f"alignment: expected one of {list(ALIGNMENTS)}, found {alignment!r}.")
+        parts = (encoders, decoders, likelihoods, mask_rates, kl_weights, layouts)
+        if len(n_features) != 2 or any(len(p) != 2 for p in parts):
+            raise ValueError(
+                "n_features, encoders, decoders, likelihoods, mask_rates, kl_weights, layouts: "
+                f"expected two of each (two modalities), found {[len(p) for p in (n_features, *parts)]}."
+            )
         self.alignment = alignment
+        self.n_features = tuple(int(n) for n in n_features)
         # Losses here are means over entries: the KL between the bottlenecks is weighted like
         # the paper's ELBO term, 20 / I_x + 20 / I_y, unless given (weight 1 collapses both
         # bottlenecks to a constant: measured on SNARE-seq, docs/method.md).
         self.alignment_weight = float(
             alignment_weight
             if alignment_weight is not None
-            else sum(20.0 / int(n) for n in n_features)
+            else sum(20.0 / n for n in self.n_features)
         )
-        if len(n_features) != 2 or len(kinds) != 2:
-            raise ValueError(
-                f"n_features, kinds: expected two modalities, found {len(n_features)} and "
-                f"{len(kinds)}."
-            )
-        specs = [get_kind(k) for k in kinds]
-        self.kinds = tuple(kinds)
-        self.n_features = tuple(int(n) for n in n_features)
-        likelihoods = list(likelihoods)
-        if accessibility_target is not None:
-            if accessibility_target not in ACCESSIBILITY_TARGETS:
-                raise ValueError(
-                    f"accessibility_target: expected one of {list(ACCESSIBILITY_TARGETS)}, "
-                    f"found {accessibility_target!r}."
-                )
-            for m, kind in enumerate(self.kinds):
-                if kind == "accessibility" and likelihoods[m] is None:
-                    likelihoods[m] = ACCESSIBILITY_TARGETS[accessibility_target]
-        self.likelihoods = nn.ModuleList(
-            [
-                spec.likelihood(name, n)
-                for spec, name, n in zip(specs, likelihoods, self.n_features, strict=True)
-            ]
-        )
-        self.mask_rates = tuple(
-            mask_rates if mask_rates is not None else (spec.mask_rate for spec in specs)
-        )
-        self.kl_weights = tuple(
-            kl_weights
-            if kl_weights is not None
-            else (spec.kl_weight(n) for spec, n in zip(specs, self.n_features, strict=True))
-        )
-        if reconstruction_weights is None:
-            reconstruction_weights = (1.0, 1.0) if kinds[0] == kinds[1] else (1.0, 2.0)
+        self.likelihoods = nn.ModuleList(likelihoods)
+        self.mask_rates = tuple(float(r) for r in mask_rates)
+        self.kl_weights = tuple(float(w) for w in kl_weights)
         self.reconstruction_weights = tuple(float(w) for w in reconstruction_weights)
         self.adversarial_weight = float(adversarial_weight)
 
@@ -184,27 +173,25 @@ class ButterflyModule(BaseModuleClass):
         )
         # Extra inputs (e.g. gene activity beside ATAC) get their own encoder, added to the
         # modality's encoding (CrossMP's element-wise merge at the bottleneck).
-        self.extras = tuple(extras)
+        self.extras = tuple(None if e is None else int(e[0]) for e in extras)
         self.extra_encoders = nn.ModuleDict(
             {
-                str(m): get_kind(kind).build_encoder(n, layout, network)
-                for m, extra in enumerate(self.extras)
+                str(m): build(n, layout, network)
+                for m, extra in enumerate(extras)
                 if extra is not None
-                for n, kind, layout in [extra]
+                for n, build, layout in [extra]
             }
         )
         self.encoders = nn.ModuleList(
             [
-                spec.build_encoder(n, layout, network)
-                for spec, n, layout in zip(specs, self.n_features, layouts, strict=True)
+                build(n, layout, network)
+                for build, n, layout in zip(encoders, self.n_features, layouts, strict=True)
             ]
         )
         self.decoders = nn.ModuleList(
             [
-                Decoder(
-                    *spec.build_decoder(n, layout, network), output_batch_norm=output_batch_norm
-                )
-                for spec, n, layout in zip(specs, self.n_features, layouts, strict=True)
+                Decoder(*build(n, layout, network), output_batch_norm=output_batch_norm)
+                for build, n, layout in zip(decoders, self.n_features, layouts, strict=True)
             ]
         )
         self.variational_head = variational_head

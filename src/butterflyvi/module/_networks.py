@@ -1,20 +1,62 @@
 """Encoders, decoders, translator and discriminators of scButterfly.
 
 The encoder and decoder builders here are generic (an MLP, or chromosome-blocked layers);
-each modality kind picks its builders in :mod:`butterflyvi.kinds`.
+each modality kind picks its builders in :mod:`butterflyvi.kinds`. :class:`NetworkSpec` holds
+the sizes every builder shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..kinds._registry import NetworkSpec
 from ._layers import BlockLinear, ChromosomeDecoderLayer, ChromosomeEncoderLayer, FCLayer, mlp
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Sizes shared by every encoder and decoder of a module.
+
+    Parameters
+    ----------
+    n_embedding
+        Width of the encoder space (128 in scButterfly).
+    n_hidden
+        Hidden width of expression-like networks (256).
+    dropout
+        Dropout rate after hidden layers (0.1).
+    chromosome_units
+        Units per chromosome of chromosome-blocked layers (32).
+    output_batch_norm
+        Whether the decoder's output layer normalises over the minibatch (the paper).
+    activation
+        Activation of hidden layers (``"leaky_relu"``, the paper; ``"relu"``, CrossMP).
+    chromosome_activation
+        Activation of chromosome-blocked layers (``"leaky_relu"``; ``"prelu"``, CrossMP).
+    chromosome_hidden
+        ``None``: one layer per chromosome (peaks → ``chromosome_units``, the paper); a width:
+        two layers (peaks → ``chromosome_hidden`` → ``chromosome_units``, CrossMP).
+    """
+
+    n_embedding: int = 128
+    n_hidden: int = 256
+    dropout: float = 0.1
+    chromosome_units: int = 32
+    output_batch_norm: bool = True
+    activation: str = "leaky_relu"
+    chromosome_activation: str = "leaky_relu"
+    chromosome_hidden: int | None = None
+
+
+#: ``build(n_features, layout, spec) -> nn.Module``: input → encoder space.
+EncoderBuilder = Callable[[int, object, NetworkSpec], nn.Module]
+#: ``build(n_features, layout, spec) -> (hidden, output)``: encoder space → pre-activation output.
+DecoderBuilder = Callable[[int, object, NetworkSpec], tuple[nn.Module, nn.Module]]
 
 
 def mlp_encoder(n_features: int, spec: NetworkSpec, *, n_hidden: int | None = None) -> nn.Module:

@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
-from .._neighbors import neighbors
+from .._neighbors import embed as _embed
 from .._validation import MissingKeyError
 from ._utils import finish, make_axes
 
@@ -52,17 +52,15 @@ def embed(adata: AnnData, basis: str, *, n_pcs: int, n_neighbors: int, seed: int
         raise ValueError(f"basis: expected one of {BASES}, found {basis!r}.")
     if adata.n_obs < 3:
         raise ValueError(f"data: an embedding needs at least 3 cells, found {adata.n_obs}.")
-    work = AnnData(X=adata.X.copy(), obs=pd.DataFrame(index=adata.obs_names.copy()))
-    n_comps = max(2, min(n_pcs, adata.n_obs - 1, adata.n_vars - 1))
-    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
+    n_pcs = max(2, min(n_pcs, adata.n_obs - 1, adata.n_vars - 1))
+    found = _embed(adata.X, n_pcs=n_pcs, n_neighbors=n_neighbors, umap=basis == "umap", seed=seed)
     if basis == "pca":
-        return work.obsm["X_pca"][:, :2]
+        return found.pca[:, :2]
     if basis == "tsne":
+        work = AnnData(obsm={"X_pca": found.pca})
         sc.tl.tsne(work, use_rep="X_pca", random_state=seed)
         return work.obsm["X_tsne"]
-    neighbors(work, n_neighbors=n_neighbors, use_rep="X_pca", seed=seed)
-    sc.tl.umap(work, random_state=seed)
-    return work.obsm["X_umap"]
+    return found.umap
 
 
 def _palette(categories: Sequence) -> dict:

@@ -19,6 +19,22 @@ from typing import Any
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
 
+#: Columns callers may set by keyword (``add_job``, ``update_job``, ``update_user``); no
+#: other name ever reaches an SQL statement.
+JOB_COLUMNS = frozenset(
+    {"model", "source", "target", "filename", "options", "n_cells", "feature_overlap", "bytes"}
+)
+USER_COLUMNS = frozenset({"email", "webhook"})
+
+
+def _columns(values: dict[str, Any], allowed: frozenset[str], table: str) -> list[str]:
+    """The keys of ``values``, refused unless all are settable columns of ``table``."""
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(f"{table}: expected columns among {sorted(allowed)}, found {unknown}.")
+    return list(values)
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -141,12 +157,12 @@ class Database:
 
     def update_user(self, user_id: int, **values: Any) -> None:
         """Set ``email`` and/or ``webhook`` of a user."""
-        allowed = {k: v for k, v in values.items() if k in ("email", "webhook")}
-        if not allowed:
+        names = _columns(values, USER_COLUMNS, "users")
+        if not names:
             return
-        columns = ", ".join(f"{k} = ?" for k in allowed)
+        assignments = ", ".join(f"{name} = ?" for name in names)
         with self.connect() as db:
-            db.execute(f"UPDATE users SET {columns} WHERE id = ?", (*allowed.values(), user_id))
+            db.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*values.values(), user_id))
 
     # ------------------------------------------------------------------ tokens and sessions
     def add_token(self, user_id: int, token_hash: str) -> None:
@@ -194,6 +210,7 @@ class Database:
     def add_job(self, user_id: int, kind: str, *, job_id: str | None = None, **values: Any) -> str:
         """A new queued job's id (``job_id`` or a fresh one)."""
         job_id = job_id or uuid.uuid4().hex[:16]
+        _columns(values, JOB_COLUMNS, "jobs")
         options = json.dumps(values.pop("options", {}))
         columns = ["id", "user_id", "kind", "status", "options", "created", *values]
         with self.connect() as db:
@@ -252,11 +269,14 @@ class Database:
 
     def update_job(self, job_id: str, **values: Any) -> None:
         """Set columns of a job (``feature_overlap`` as JSON)."""
+        names = _columns(values, JOB_COLUMNS, "jobs")
         if "feature_overlap" in values and values["feature_overlap"] is not None:
             values["feature_overlap"] = json.dumps(values["feature_overlap"])
-        columns = ", ".join(f"{k} = ?" for k in values)
+        if "options" in values:
+            values["options"] = json.dumps(values["options"])
+        assignments = ", ".join(f"{name} = ?" for name in names)
         with self.connect() as db:
-            db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
+            db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id))
 
     def finish(self, job_id: str, status: str, error: str | None = None) -> bool:
         """End a running (or queued) job; ``False`` if it had ended already (e.g. cancelled)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._db import Database
 from ._inspect import open_modality
@@ -158,8 +159,8 @@ class JobRunner:
         import mudata
         import torch
 
-        from ..cli._prepare import preprocess, resolve_kinds
         from ..model import ButterflyModel
+        from ..model._setup import prepare_modalities, resolve_kinds
 
         torch.set_num_threads(self.settings.torch_threads)
         options = job["options"]
@@ -167,7 +168,7 @@ class JobRunner:
         mdata = mudata.read_h5mu(upload)
         modalities = options.get("modalities") or list(mdata.mod)[:2]
         kinds = resolve_kinds(mdata, modalities, None)
-        done = preprocess(mdata, modalities, kinds, None)
+        done = prepare_modalities(mdata, modalities, kinds)
         log.info(
             "training on %d cells, modalities %s (kinds %s; preprocessed %s)",
             mdata.n_obs,
@@ -205,28 +206,16 @@ class JobRunner:
 
 def embed(prediction, log: logging.Logger | None = None) -> None:
     """Leiden clusters (``obs["leiden"]``) and a UMAP (``obsm["X_umap"]``) of a translation."""
-    import scanpy as sc
-    from anndata import AnnData
-
-    from .._neighbors import neighbors
-    from .._threads import keep_torch_threads
+    from .._neighbors import embed as embedding
 
     n = prediction.n_obs
     if n < 4:
         prediction.obs["leiden"] = "0"
         prediction.obsm["X_umap"] = np.zeros((n, 2), dtype=np.float32)
         return
-    work = AnnData(X=prediction.X)  # the same matrix, not a copy
-    with keep_torch_threads():
-        n_comps = int(min(50, n - 1, work.n_vars - 1))
-        sc.pp.pca(work, n_comps=n_comps, random_state=0)
-        neighbors(work, n_neighbors=15, use_rep="X_pca", seed=0)
-        sc.tl.leiden(
-            work, resolution=1.0, flavor="igraph", n_iterations=2, directed=False, random_state=0
-        )
-        sc.tl.umap(work, random_state=0)
-    prediction.obs["leiden"] = work.obs["leiden"].values
-    prediction.obsm["X_umap"] = work.obsm["X_umap"].astype(np.float32)
+    found = embedding(prediction.X, n_pcs=50, n_neighbors=15, resolution=1.0, umap=True)
+    prediction.obs["leiden"] = pd.Categorical(found.leiden)
+    prediction.obsm["X_umap"] = found.umap.astype(np.float32)
     if log is not None:
         log.info("%d Leiden clusters", prediction.obs["leiden"].nunique())
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
-import urllib.request
+import time
 from email.message import EmailMessage
+
+import httpx
 
 from ._db import Database
 from ._settings import Settings
+from ._urls import AddressRefused, check_url
+
+#: Attempts of a webhook POST (connection errors and 5xx answers are retried).
+WEBHOOK_ATTEMPTS = 3
+#: Seconds a webhook may take to connect and answer.
+WEBHOOK_TIMEOUT = 5.0
 
 logger = logging.getLogger("butterflyvi.portal.notify")
 
@@ -46,26 +53,35 @@ def notify_finished(settings: Settings, db: Database, job_id: str) -> None:
         "message": message,
     }
     if user and user.get("webhook"):
-        send_webhook(user["webhook"], payload)
+        send_webhook(user["webhook"], payload, allow_private=settings.allow_private_urls)
     if user and user.get("email") and settings.smtp is not None:
         send_email(
             settings, user["email"], f"butterflyvi: job {job['id']} {job['status']}", message
         )
 
 
-def send_webhook(url: str, payload: dict) -> None:
-    """POST ``payload`` as JSON to ``url`` (failures are logged, never raised)."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json", "User-Agent": "butterflyvi-portal"},
-        method="POST",
-    )
+def send_webhook(url: str, payload: dict, *, allow_private: bool = False) -> bool:
+    """POST ``payload`` as JSON to ``url``: a public address (unless ``allow_private``), a
+    timeout, retries with back-off; failures are logged, never raised. Whether it arrived.
+    """
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            response.read()
-    except Exception as error:
-        logger.warning("webhook %s failed: %s", url, error)
+        check_url(url, allow_private=allow_private, argument="webhook")
+    except AddressRefused as refused:
+        logger.warning("webhook not sent: %s", refused)
+        return False
+    headers = {"User-Agent": "butterflyvi-portal"}
+    with httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            try:
+                response = client.post(url, json=payload, headers=headers)
+                if response.status_code < 500:
+                    if response.is_error:
+                        logger.warning("webhook %s answered %d", url, response.status_code)
+                    return response.is_success
+            except httpx.HTTPError as error:
+                logger.warning("webhook %s failed (attempt %d): %s", url, attempt + 1, error)
+            time.sleep(0.5 * 2**attempt)
+    return False
 
 
 def send_email(settings: Settings, to: str, subject: str, body: str) -> None:

@@ -47,6 +47,9 @@ class Settings:
         Seconds a running job may go without a heartbeat before it is considered lost.
     smtp
         E-mail settings, or ``None``.
+    allow_private_urls
+        Let webhooks and uploads by link reach private, loopback and link-local addresses
+        (refused by default: a user could otherwise make the server probe its own network).
     """
 
     data_dir: Path
@@ -58,6 +61,7 @@ class Settings:
     job_timeout: float = 60.0
     torch_threads: int = 1
     smtp: SmtpSettings | None = None
+    allow_private_urls: bool = False
     extra_model_dirs: tuple[Path, ...] = field(default_factory=tuple)
 
     @property
@@ -116,6 +120,7 @@ def save(settings: Settings) -> None:
         "job_timeout": settings.job_timeout,
         "torch_threads": settings.torch_threads,
         "smtp": dataclasses.asdict(settings.smtp) if settings.smtp else None,
+        "allow_private_urls": settings.allow_private_urls,
     }
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (settings.data_dir / SETTINGS_FILE).write_text(json.dumps(values, indent=2) + "\n")

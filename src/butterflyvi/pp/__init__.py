@@ -7,11 +7,10 @@ and stores its fitted state in ``adata.uns["butterflyvi_preprocessing"]`` (a pla
 ``"kind"``), per-feature fitted values in ``var``. :func:`apply_preprocessing` re-applies a
 state to new cells; :func:`recover_atac_counts` inverts the accessibility transform.
 
-Input validators shared with the rest of the package live in ``butterflyvi._validation``
-(``check_matrix``, ``get_state``, ``stored_values``, ...).
+:func:`get_state` reads a fitted state back; input validators shared with the rest of the
+package live in ``butterflyvi._validation`` (``check_matrix``, ``stored_values``, ...).
 """
 
-from .._validation import get_state
 from ._adt import preprocess_adt
 from ._atac import preprocess_atac
 from ._crossmp import preprocess_crossmp, velocity_genes
@@ -20,10 +19,13 @@ from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recove
 from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
 from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
 from ._rna import preprocess_rna
-from ._transform import apply_preprocessing
+from ._states import STATE_KEYS
+from ._transform import apply_fitted, apply_preprocessing, get_state
 
 __all__ = [
+    "STATE_KEYS",
     "annotate_peaks",
+    "apply_fitted",
     "apply_preprocessing",
     "binarize_recovered",
     "chromosome_groups",

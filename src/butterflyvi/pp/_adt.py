@@ -9,6 +9,7 @@ from scipy import sparse
 
 from .._constants import PP_UNS_KEY
 from .._validation import check_matrix, counts_hint, get_matrix, matrix_name
+from ._mudata import on_modality
 from ._sparse import make_actual, row_ids, select_columns, to_csr
 
 __all__ = ["apply_adt", "preprocess_adt"]
@@ -28,6 +29,7 @@ def clr(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     return out
 
 
+@on_modality
 def preprocess_adt(
     adata: AnnData,
     *,

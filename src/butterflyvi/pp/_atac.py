@@ -20,6 +20,7 @@ from .._validation import (
     matrix_name,
     positive_float,
 )
+from ._mudata import on_modality
 from ._peaks import peak_coordinates
 from ._sparse import binarize, make_actual, row_ids, select_columns, to_csr, warn_empty_cells
 
@@ -50,6 +51,7 @@ def tfidf_scaled(
     return out, totals, scale
 
 
+@on_modality
 def preprocess_atac(
     adata: AnnData,
     *,

@@ -11,6 +11,7 @@ from mudata import MuData
 
 from .._validation import check_positive_int, invalid, missing, wrong_type
 from ._atac import preprocess_atac
+from ._mudata import replace_modalities
 from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
 from ._rna import preprocess_rna
 
@@ -30,7 +31,8 @@ def preprocess_crossmp(
     max_peak_fraction: float = 0.1,
     n_top_genes: int = 3000,
     clip_quantile: float = 0.005,
-) -> MuData:
+    copy: bool = False,
+) -> MuData | None:
     """CrossMP's preprocessing of paired RNA + ATAC raw counts (Lin et al. 2024).
 
     ATAC: peaks on the sex chromosomes removed, overlapping peaks merged, peaks open in fewer
@@ -56,12 +58,15 @@ def preprocess_crossmp(
         Highly variable genes kept.
     clip_quantile
         Share of z-scored values clipped at each end (0.5 %).
+    copy
+        Return a preprocessed copy instead of changing ``mdata``.
 
     Returns
     -------
-    A new MuData (the input is not changed): ``rna`` and ``atac`` preprocessed, raw counts in
-    ``layers["counts"]``, the fitted states in ``uns["butterflyvi_preprocessing"]`` (re-applied
-    to new cells by a model), ready for ``ButterflyModel.setup_mudata(..., preset="crossmp")``.
+    ``None`` if ``copy=False`` (``mdata``'s ``rna`` and ``atac`` are replaced), else a new
+    MuData: ``rna`` and ``atac`` preprocessed, raw counts in ``layers["counts"]``, the fitted
+    states in ``uns["butterflyvi_preprocessing"]`` (re-applied to new cells by a model), ready
+    for ``ButterflyModel.setup_mudata`` and ``preset="crossmp"``.
     """
     if not isinstance(mdata, MuData):
         raise wrong_type("mdata", "a MuData", mdata)
@@ -94,6 +99,9 @@ def preprocess_crossmp(
     rna_data, atac_data = rna_data[keep].copy(), atac_data[keep].copy()
     preprocess_rna(rna_data, n_top_genes=n_top_genes, scale="zscore", clip_quantile=clip_quantile)
     preprocess_atac(atac_data, min_cell_fraction=0.0, transform="binary")
+    if not copy:
+        replace_modalities(mdata, {rna: rna_data, atac: atac_data})
+        return None
     out = MuData({rna: rna_data, atac: atac_data})
     for key, value in mdata.uns.items():
         out.uns[key] = value

@@ -14,6 +14,7 @@ from scipy import sparse
 from .._validation import check_matrix, check_state
 from ._atac import reference_idf
 from ._sparse import row_ids, to_csr
+from ._states import STATE_KEYS
 
 __all__ = ["binarize_recovered", "estimate_totals", "inverse_tfidf", "recover_atac_counts"]
 
@@ -184,7 +185,7 @@ def recover_atac_counts(
     peaks in ``pred``'s order, e.g. to store as ``pred.layers["recovered_counts"]``.
 
     """
-    check_state(state, kind="accessibility")
+    check_state(state, required=STATE_KEYS, kind="accessibility")
     if not isinstance(pred, AnnData):
         raise ValueError(f"pred: expected an AnnData, found {type(pred).__name__}.")
     unknown = ~pd.Index(pred.var_names).isin(var.index)

@@ -10,6 +10,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from .._validation import check_fraction, check_positive_int, get_matrix, invalid, missing
+from ._mudata import on_modality
 from ._peaks import peak_coordinates
 from ._sparse import make_actual, to_csr
 
@@ -27,6 +28,7 @@ def _open_cells(adata: AnnData) -> np.ndarray:
     return np.bincount(X.indices[positive], minlength=X.shape[1]).astype(np.int64)
 
 
+@on_modality
 def filter_peaks(
     adata: AnnData,
     *,
@@ -109,6 +111,7 @@ def _gene_chromosomes(var: pd.DataFrame) -> pd.Series:
     )
 
 
+@on_modality
 def remove_sex_chromosomes(
     adata: AnnData, *, feature_type: str = "auto", copy: bool = False
 ) -> AnnData | None:
@@ -149,6 +152,7 @@ def remove_sex_chromosomes(
     return adata if copy else None
 
 
+@on_modality
 def merge_overlapping_peaks(adata: AnnData, *, copy: bool = False) -> AnnData | None:
     """Merge peaks that overlap (share at least one base) on the same chromosome.
 

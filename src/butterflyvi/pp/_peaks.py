@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ._mudata import on_modality
 from ._sparse import make_actual
 
 __all__ = ["annotate_peaks", "chromosome_groups", "chromosome_order", "parse_peak_names"]
@@ -137,6 +138,7 @@ def peak_coordinates(var: pd.DataFrame) -> pd.DataFrame:
     return parse_peak_names(var.index)
 
 
+@on_modality
 def annotate_peaks(adata: AnnData, *, copy: bool = False) -> AnnData | None:
     """Annotate peaks with their genomic coordinates.
 

@@ -22,6 +22,7 @@ from .._validation import (
     matrix_name,
     positive_float,
 )
+from ._mudata import on_modality
 from ._sparse import make_actual, row_ids, row_sums, select_columns, to_csr, warn_empty_cells
 
 __all__ = ["apply_rna", "preprocess_rna"]
@@ -117,6 +118,7 @@ def _highly_variable(
     return hvg
 
 
+@on_modality
 def preprocess_rna(
     adata: AnnData,
     *,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
@@ -19,9 +19,19 @@ from .._validation import (
     get_matrix,
     matrix_name,
 )
+from .._validation import get_state as _get_state
 from ._sparse import to_csr
+from ._states import STATE_KEYS, STATES
 
-__all__ = ["apply_preprocessing"]
+__all__ = ["apply_fitted", "apply_preprocessing", "get_state"]
+
+
+def get_state(adata: AnnData, *, kind: str | None = None) -> dict[str, Any]:
+    """The preprocessing state a ``butterflyvi.pp.preprocess_*`` function stored in
+    ``adata.uns["butterflyvi_preprocessing"]``, checked (a ``MissingKeyError`` without one,
+    a ``ValueError`` for one of another kind or incomplete).
+    """
+    return _get_state(adata, required=STATE_KEYS, kind=kind)
 
 
 def apply_preprocessing(
@@ -78,7 +88,24 @@ def apply_preprocessing(
         names, or missing features with ``missing="error"``.
 
     """
-    kind = check_state(state)
+    kind = check_state(state, required=STATE_KEYS)
+    return apply_fitted(
+        adata, state=state, var=var, layer=layer, missing=missing, apply=STATES[kind].apply
+    )
+
+
+def apply_fitted(
+    adata: AnnData,
+    *,
+    state: Mapping[str, Any],
+    var: pd.DataFrame,
+    apply: Callable[..., tuple],
+    layer: str | None = None,
+    missing: Literal["error", "zero"] = "error",
+) -> AnnData:
+    """Apply a fitted state with its ``apply`` function (see ``Kind.apply``): the checks,
+    feature matching and output of :func:`apply_preprocessing`, for any kind.
+    """
     check_choice(missing, name="missing", choices=("error", "zero"))
     if not isinstance(var, pd.DataFrame):
         raise ValueError(f"var: expected a pandas DataFrame, found {type(var).__name__}.")
@@ -106,9 +133,7 @@ def apply_preprocessing(
             )
         warnings.warn(message + "; they are filled with zeros.", UserWarning, stacklevel=2)
 
-    from ..kinds import get_kind
-
-    transformed, counts, obs_extra = get_kind(kind).apply(to_csr(X), source, var, state)
+    transformed, counts, obs_extra = apply(to_csr(X), source, var, state)
     out = AnnData(
         X=transformed,
         obs=adata.obs.copy(),

@@ -85,7 +85,7 @@ def annotate_by_translation(
         raise missing(
             "label_key", f"a column of the reference's obs {list(labels_obs)}", repr(label_key)
         )
-    translated = model.translate(query, source=source, missing=missing_features, add_to_mdata=False)
+    translated = model.translate(query, source=source, missing=missing_features)
     matrix = target_space.to_model_space(reference, missing_features=missing_features)
     labelled = AnnData(
         X=matrix,

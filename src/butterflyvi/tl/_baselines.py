@@ -50,7 +50,7 @@ def knn_translate(
     missing_features: Literal["auto", "error", "zero"] = "auto",
     random_state: int = 0,
     model=None,
-    add_to_mdata: bool = True,
+    add_to_mdata: bool = False,
     key_added: str | None = None,
 ) -> AnnData:
     """Translate by k-nearest neighbours in SVD space (LS_lab, NeurIPS 2021 GEX→ATAC winner).
@@ -97,8 +97,9 @@ def knn_translate(
         its ``source`` profile) instead of the SVD of the source — the network's embedding
         with the measured profiles of the nearest reference cells as the prediction.
     add_to_mdata, key_added
-        As in ``model.translate``: add the prediction to a MuData ``data`` as modality
-        ``key_added`` (default ``"{target}_from_{source}"``, var_names prefixed).
+        As in ``model.translate``: also write the prediction into a MuData ``data`` as
+        modality ``key_added`` (default ``"{target}_from_{source}"``, var_names prefixed);
+        by default ``data`` is left as it is.
 
     Returns
     -------
@@ -168,7 +169,7 @@ def ridge_translate(
     target_layer: str | None = None,
     missing_features: Literal["auto", "error", "zero"] = "auto",
     random_state: int = 0,
-    add_to_mdata: bool = True,
+    add_to_mdata: bool = False,
     key_added: str | None = None,
 ) -> AnnData:
     """Translate by ridge regression on SVD components (Guanlab, NeurIPS 2021 GEX→ADT winner).

@@ -17,7 +17,7 @@ from anndata import AnnData
 from mudata import MuData
 
 from .._constants import CLUSTER_KEY
-from .._neighbors import neighbors
+from .._neighbors import embed
 from .._validation import MissingKeyError
 from ..kinds import available_kinds, get_kind, infer_kind
 from ._assemble import take_rows_matrix
@@ -333,23 +333,14 @@ def _leiden(
     latent: np.ndarray, *, cells: pd.Index, resolution: float, n_neighbors: int, seed: int | None
 ) -> pd.Series:
     """Return Leiden labels (categorical Series indexed by ``cells``) of a kNN graph."""
-    import scanpy as sc
-
-    embedding = AnnData(obs=pd.DataFrame(index=pd.Index(cells.astype(str))))
-    embedding.obsm["X_joint"] = latent
-    random_state = 0 if seed is None else seed
-    neighbors(embedding, n_neighbors=n_neighbors, use_rep="X_joint", seed=random_state)
-    sc.tl.leiden(
-        embedding,
-        resolution=float(resolution),
-        random_state=random_state,
-        flavor="igraph",
-        n_iterations=2,
-        directed=False,
-        key_added="cluster",
+    found = embed(
+        representation=latent,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        seed=0 if seed is None else seed,
     )
-    labels = embedding.obs["cluster"]
-    return pd.Series(labels.to_numpy(), index=cells, dtype=labels.dtype)
+    labels = pd.Categorical(found.leiden, categories=sorted(set(found.leiden), key=int))
+    return pd.Series(labels, index=cells)
 
 
 @contextmanager

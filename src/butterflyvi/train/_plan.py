@@ -29,7 +29,7 @@ def resolve_validation_objective(objective: str, module: ButterflyModule) -> str
     """
     if objective != "auto":
         return objective
-    binarised = any(module.fits_binarised(m) for m in range(len(module.kinds)))
+    binarised = any(module.fits_binarised(m) for m in range(2))
     return "correlation" if binarised else "weighted"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .._validation import MissingKeyError
+from ..datasets._download import sha256_of
 
 #: The catalogue shipped with the package (a folder per model).
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -99,10 +99,6 @@ def _lookup(name: str) -> tuple[Path, dict[str, Any]]:
     return entries[name]
 
 
-def sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file."""
+    return sha256_of(path)

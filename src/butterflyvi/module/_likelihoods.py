@@ -4,6 +4,7 @@ A likelihood turns the decoder's *pre-activation* output of one modality into a 
 the observed values and into the prediction :meth:`~butterflyvi.ButterflyModel.translate`
 returns. Each modality kind lists the likelihoods it supports (see
 :mod:`butterflyvi.kinds`); the model picks one per modality (``likelihoods={"rna": "nb"}``).
+The count likelihoods evaluate scvi-tools' distributions (:mod:`scvi.distributions`).
 
 A likelihood is a :class:`torch.nn.Module`, so parameters it owns (e.g. a gene-wise
 dispersion) are trained, saved and moved with the rest of the module.
@@ -15,6 +16,8 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from scvi.distributions import NegativeBinomial as NegativeBinomialDistribution
+from scvi.distributions import ZeroInflatedNegativeBinomial as ZINBDistribution
 from torch import nn
 
 
@@ -176,22 +179,17 @@ class NegativeBinomial(Likelihood):
             return rho * library.reshape(-1, 1).to(rho.dtype)
         return torch.log1p(rho * self.median_library)
 
-    def _log_prob(self, pre: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        log_rho = torch.log_softmax(pre, dim=-1)
-        log_library = counts.sum(1, keepdim=True).clamp_min(1.0).log()
-        log_mu = log_rho + log_library
-        theta = self.log_theta.exp()
-        log_theta_mu = torch.logaddexp(self.log_theta, log_mu)
-        return (
-            theta * (self.log_theta - log_theta_mu)
-            + counts * (log_mu - log_theta_mu)
-            + torch.lgamma(counts + theta)
-            - torch.lgamma(theta)
-            - torch.lgamma(counts + 1.0)
-        )
+    def mean(self, pre: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Expected counts ``ρ · l`` of each cell, ``l`` its observed library size."""
+        library = counts.sum(1, keepdim=True).clamp_min(1.0)
+        return self.proportions(pre) * library
+
+    def distribution(self, pre: torch.Tensor, counts: torch.Tensor):
+        """The scvi-tools distribution of the counts given decoder output ``pre``."""
+        return NegativeBinomialDistribution(mu=self.mean(pre, counts), theta=self.log_theta.exp())
 
     def loss(self, pre, target):
-        return -self._log_prob(pre, target).mean()
+        return -self.distribution(pre, target).log_prob(target).mean()
 
     def output_offset(self, mean, std, eps: float = 1e-8):
         share = mean / mean.sum().clamp_min(eps)
@@ -211,12 +209,12 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         super().__init__(n_features)
         self.zero_logit = nn.Parameter(torch.full((n_features,), -2.0))
 
-    def loss(self, pre, target):
-        nb = self._log_prob(pre, target)
-        log_pi = F.logsigmoid(self.zero_logit)
-        log_not_pi = F.logsigmoid(-self.zero_logit)
-        zero = torch.logaddexp(log_pi.expand_as(nb), log_not_pi + nb)
-        return -torch.where(target < 0.5, zero, log_not_pi + nb).mean()
+    def distribution(self, pre: torch.Tensor, counts: torch.Tensor):
+        """The scvi-tools zero-inflated distribution (``zi_logits``: the gene-wise logit of π)."""
+        mu = self.mean(pre, counts)
+        return ZINBDistribution(
+            mu=mu, theta=self.log_theta.exp(), zi_logits=self.zero_logit.expand_as(mu)
+        )
 
 
 #: The likelihoods butterflyvi defines, by name.

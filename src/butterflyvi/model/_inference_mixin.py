@@ -1,0 +1,273 @@
+"""Inference: ``translate`` and ``get_latent_representation`` on registered or new cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from anndata import AnnData
+from mudata import MuData
+
+from .._constants import OVERLAP_UNS_KEY, TRANSLATION_UNS_KEY
+from .._validation import invalid, missing
+from ..kinds import get_kind
+from ._features import FeatureSpace
+from ._inference import (
+    Translation,
+    add_prediction,
+    dense_rows,
+    library_sizes,
+    modality_of,
+    predict_in_memory,
+    predict_to_file,
+    run_batches,
+)
+
+
+class InferenceMixin:
+    """``translate`` and ``get_latent_representation`` for :class:`~butterflyvi.ButterflyModel`."""
+
+    def _modality_index(self, name: str, argument: str) -> int:
+        if name not in self.modalities_:
+            raise missing(argument, f"one of the model's modalities {self.modalities_}", repr(name))
+        return self.modalities_.index(name)
+
+    def _source(self, data, index: int, *, preprocess, missing_features, layer):
+        """``(adata, matrix, overlap)``: the cells of ``data`` in modality ``index``'s
+        feature space, and the feature-overlap report.
+        """
+        if data is None:
+            data = self.adata
+            if data is None:
+                raise invalid(
+                    "data", "cells to translate", "None, and the model was loaded without data"
+                )
+        space = self.feature_spaces[index]
+        adata, layer = modality_of(data, space, layer)
+        matrix = space.to_model_space(
+            adata, preprocess=preprocess, missing_features=missing_features, layer=layer
+        )
+        ids = adata.var["gene_ids"].astype(str) if "gene_ids" in adata.var else None
+        return adata, matrix, space.overlap(adata.var_names, None if ids is None else pd.Index(ids))
+
+    def _extra(self, data, index: int, adata: AnnData):
+        """The extra input of modality ``index`` for the cells of ``data`` (aligned to the
+        model's extra features), or ``None`` when it has none.
+        """
+        if not self.module.has_extra(index):
+            return None
+        data = self.adata if data is None else data
+        name = self.modalities_[index]
+        extra = self.extras_[name]
+        if not isinstance(data, MuData) or extra["modality"] not in data.mod:
+            raise missing(
+                "data",
+                f"a MuData holding modality {extra['modality']!r} beside {name!r} (the model "
+                f"adds it to its {name} encoding)",
+                type(data).__name__
+                if not isinstance(data, MuData)
+                else f"modalities {list(data.mod)}",
+                "Compute gene activity with butterflyvi.pp.gene_activity and put both in one "
+                "MuData with the same cells.",
+            )
+        part = data[extra["modality"]]
+        if not part.obs_names.equals(adata.obs_names):
+            raise invalid(
+                "data",
+                f"modality {extra['modality']!r} with the same cells as {name!r}",
+                "other cells or another order",
+            )
+        space = FeatureSpace(extra["modality"], extra["kind"], list(extra["var_names"]))
+        return space.to_model_space(part, preprocess=False, missing_features="auto")
+
+    def _translation(
+        self, data, source: str, *, preprocess, missing_features, layer, library_size
+    ) -> Translation:
+        """Everything a translation from ``source`` needs, checked."""
+        source_index = self._modality_index(source, "source")
+        target_index = 1 - source_index
+        target_space = self.feature_spaces[target_index]
+        adata, matrix, overlap = self._source(
+            data,
+            source_index,
+            preprocess=preprocess,
+            missing_features=missing_features,
+            layer=layer,
+        )
+        likelihood = self.module.likelihoods[target_index]
+        library = library_sizes(library_size, adata.n_obs)
+        if library is not None and not likelihood.uses_counts:
+            raise invalid(
+                "library_size",
+                "None for a target without a count likelihood",
+                f"a library size for {target_space.modality!r} ({likelihood.name!r})",
+            )
+        uns = {
+            TRANSLATION_UNS_KEY: {
+                "source": source,
+                "target": target_space.modality,
+                "likelihood": likelihood.name,
+                "scale": "expected counts" if library is not None else likelihood.prediction,
+            },
+            OVERLAP_UNS_KEY: overlap,
+        }
+        return Translation(
+            cells=adata,
+            matrix=matrix,
+            extra=self._extra(data, source_index, adata),
+            library=library,
+            source=source_index,
+            target=target_index,
+            target_space=target_space,
+            uns=uns,
+        )
+
+    def _recovered_counts(self, prediction: AnnData, space: FeatureSpace, likelihood):
+        """Binarised counts recovered from a translation (``recover_counts=True``)."""
+        recover = get_kind(space.kind).recover
+        if recover is None or space.preprocessing is None:
+            raise invalid(
+                "recover_counts",
+                "a target whose kind recovers counts and that was preprocessed with "
+                "butterflyvi.pp (accessibility)",
+                f"{space.modality!r} ({space.kind})",
+            )
+        return recover(prediction, space.preprocessing, likelihood)
+
+    @torch.inference_mode()
+    def translate(
+        self,
+        data: AnnData | MuData | None = None,
+        *,
+        source: str,
+        batch_size: int = 1024,
+        preprocess: bool | Literal["auto"] = "auto",
+        missing: Literal["auto", "error", "zero"] = "auto",
+        layer: str | None = None,
+        threshold: float = 1e-4,
+        recover_counts: bool = False,
+        library_size: float | np.ndarray | None = None,
+        add_to_mdata: bool = False,
+        key_added: str | None = None,
+        out_file: str | Path | None = None,
+    ) -> AnnData:
+        """Predict the other modality of each cell from its ``source`` modality.
+
+        Parameters
+        ----------
+        data
+            A MuData with modality ``source`` (default: the registered MuData), or a
+            one-modality AnnData of new cells in the ``source`` feature space. Either may be
+            opened backed (``mudata.read_h5mu(path, backed=True)``, ``anndata.read_h5ad(path,
+            backed="r")``): the rows are then read from disk ``batch_size`` cells at a time.
+        source
+            Name of the measured modality.
+        batch_size
+            Cells per inference minibatch.
+        preprocess
+            Apply the preprocessing stored with the model to ``data`` first. ``"auto"``: when
+            the data are raw counts (non-negative integers) without butterflyvi's
+            preprocessing record.
+        missing
+            Features of the model absent from ``data`` (matched by name, or by Ensembl id in
+            ``var["gene_ids"]`` where that matches more): ``"auto"`` fills them with zeros
+            (with a warning) when the data hold at least half of the model's features and
+            refuses otherwise; ``"error"`` refuses any; ``"zero"`` always fills. The overlap
+            is reported in ``uns["butterflyvi_feature_overlap"]``.
+        layer
+            Layer of ``data`` to read (default ``.X``, or the registered layer for a MuData).
+        threshold
+            Predicted values below it become 0 (1e-4 as in the paper); the result is sparse.
+        recover_counts
+            For a target whose kind can recover counts (accessibility), also store binarised
+            recovered counts in ``layers["recovered_counts"]`` (inverted TF-IDF, then each
+            entry above both its row and column mean; with a Bernoulli likelihood the
+            probabilities are binarised directly). A translated cell has no measured
+            accessibility total, so the prediction's own implied total is used.
+        library_size
+            With a count likelihood (``"nb"``, ``"zinb"``) on the target: return expected
+            counts for this library size (one number, or one per cell) instead of the
+            normalised expression.
+        add_to_mdata
+            When ``data`` is a MuData, also write the prediction into it as modality
+            ``key_added`` (default ``"{target}_from_{source}"``), with var_names prefixed by
+            that key to keep the MuData's var_names unique (original names in
+            ``var["feature_name"]``). By default ``data`` is left as it is.
+        key_added
+            Name of that modality.
+        out_file
+            Write the prediction to this ``.h5ad`` file block by block (``batch_size`` cells
+            at a time) and return it opened backed: with backed ``data`` the memory used does
+            not grow with the number of cells. The file appears only once complete; the
+            prediction is then not added to a MuData, and ``recover_counts`` is refused.
+
+        Returns
+        -------
+        AnnData of the cells of ``data`` in the target modality's feature space (var_names of
+        the target modality), CSR float32, on the scale of the target's likelihood:
+        ``"mse"`` the preprocessed scale (log-normalised expression, CLR protein, scaled
+        TF-IDF); ``"bernoulli"`` the probability that each peak is open; ``"nb"``/``"zinb"``
+        ``log1p`` of the expected counts per median training library (or expected counts with
+        ``library_size``). ``uns["butterflyvi_translation"]`` records the direction and
+        likelihood.
+        """
+        job = self._translation(
+            data,
+            source,
+            preprocess=preprocess,
+            missing_features=missing,
+            layer=layer,
+            library_size=library_size,
+        )
+        if out_file is not None:
+            if recover_counts:
+                raise invalid("recover_counts", "False with out_file", "True")
+            return predict_to_file(self.module, job, out_file, batch_size, threshold, self.device)
+        prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device)
+        if recover_counts:
+            prediction.layers["recovered_counts"] = self._recovered_counts(
+                prediction, job.target_space, self.module.likelihoods[job.target]
+            )
+        if isinstance(data, MuData) and add_to_mdata:
+            add_prediction(
+                data, prediction, key_added or f"{job.target_space.modality}_from_{source}"
+            )
+        return prediction
+
+    @torch.inference_mode()
+    def get_latent_representation(
+        self,
+        data: AnnData | MuData | None = None,
+        *,
+        modality: str,
+        batch_size: int = 1024,
+        preprocess: bool | Literal["auto"] = "auto",
+        missing: Literal["auto", "error", "zero"] = "auto",
+        layer: str | None = None,
+    ) -> np.ndarray:
+        """Mean of the shared latent posterior of each cell, from one modality.
+
+        Parameters are as in :meth:`translate`; ``modality`` names the modality read.
+
+        Returns
+        -------
+        Array of shape ``(n_cells, n_latent)``.
+        """
+        index = self._modality_index(modality, "modality")
+        adata, matrix, _ = self._source(
+            data, index, preprocess=preprocess, missing_features=missing, layer=layer
+        )
+        extra = self._extra(data, index, adata)
+        blocks = run_batches(
+            self.module,
+            matrix,
+            lambda x, rows: self.module.latent_mean(
+                x, index, None if extra is None else dense_rows(extra, rows, self.device)
+            ),
+            batch_size=batch_size,
+            device=self.device,
+        )
+        return np.concatenate(blocks, axis=0)
