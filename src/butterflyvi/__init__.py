@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import datasets, hub, kinds, metrics, pl, pp, tl, zoo
+    from . import datasets, hub, kinds, metrics, openproblems, pl, pp, tl, zoo
     from . import model as model  # not in __all__, but attributes of the package
     from . import module as module
     from . import train as train
@@ -22,7 +22,18 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "pl", "pp", "tl", "zoo"]
+__all__ = [
+    "ButterflyModel",
+    "datasets",
+    "hub",
+    "kinds",
+    "metrics",
+    "openproblems",
+    "pl",
+    "pp",
+    "tl",
+    "zoo",
+]
 
 #: Attributes loaded on first access: name -> (module relative to the package, attribute or
 #: ``None`` for the module itself). ``model``, ``module`` and ``train`` are not in ``__all__``
@@ -33,6 +44,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "hub": (".hub", None),
     "kinds": (".kinds", None),
     "metrics": (".metrics", None),
+    "openproblems": (".openproblems", None),
     "pl": (".pl", None),
     "pp": (".pp", None),
     "tl": (".tl", None),

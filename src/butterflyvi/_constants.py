@@ -21,8 +21,9 @@ PAIRING_UNS_KEY = "butterflyvi_pairing"
 TRANSLATION_UNS_KEY = "butterflyvi_translation"
 #: ``uns`` key of the trivial baseline beside a metric table.
 BASELINE_UNS_KEY = "butterflyvi_baseline"
-#: ``uns`` key of the feature-overlap report of a translation (counts and fraction).
-OVERLAP_UNS_KEY = "butterflyvi_feature_overlap"
+#: ``uns`` key of the report of how a translation's input features were matched to the
+#: model's (method, counts, fraction, renamings).
+FEATURE_MATCH_KEY = "feature_match"
 
 #: ``MuData.obs`` column telling where each training pair comes from.
 ORIGIN_KEY = "butterflyvi_origin"

@@ -85,7 +85,7 @@ LAZY_IMPORT = """
 import sys
 import butterflyvi as bf
 assert not [m for m in ("torch", "scvi", "scanpy") if m in sys.modules], "eager import"
-assert bf.__all__ == ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "pl", "pp", "tl", "zoo"]
+assert bf.__all__ == ["ButterflyModel", "datasets", "hub", "kinds", "metrics", "openproblems", "pl", "pp", "tl", "zoo"]
 assert isinstance(bf.__version__, str)
 assert {"ButterflyModel", "pp", "tl", "metrics", "pl", "datasets", "hub"} <= set(dir(bf))
 from butterflyvi import ButterflyModel

@@ -79,7 +79,7 @@ def test_translate_missing_features_refused_or_zero_filled(trained):
             pred = model.translate(rna, source="rna", missing=missing)
         assert pred.shape == (mdata.n_obs, mdata["atac"].n_vars)
         assert np.isfinite(pred.X.data).all()
-        assert pred.uns["butterflyvi_feature_overlap"]["n_found"] == 25
+        assert pred.uns["feature_match"]["n_matched"] == 25
     few = mdata["rna"][:, 20:].copy()  # 10 of 30 features: below half
     with pytest.raises(ValueError, match=r"data: expected at least 50% .*found the data hold 10"):
         model.translate(few, source="rna")

@@ -87,8 +87,8 @@ def test_the_cortex_model_translates_raw_rna_counts_of_new_cells(snare_demo):
     rna = snare_demo["rna"][:300].copy()
     pred = model.translate(rna, source="rna")
     assert pred.shape == (300, model.feature_spaces[1].n_features)
-    overlap = pred.uns["butterflyvi_feature_overlap"]
-    assert overlap["n_found"] == overlap["n_model"] and overlap["fraction"] == 1.0
+    overlap = pred.uns["feature_match"]
+    assert overlap["n_matched"] == overlap["n_model_features"] and overlap["fraction"] == 1.0
     assert ((pred.X.data >= 0) & (pred.X.data <= 1)).all()
 
 

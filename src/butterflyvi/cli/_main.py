@@ -7,10 +7,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import demo, evaluate, models, serve, train, translate, users
+from . import demo, evaluate, models, predict_modality, serve, train, translate, users
 from ._errors import EXIT_FAILURE, EXIT_USAGE, INPUT_ERRORS, InputError, error_message
 
-SUBCOMMANDS = (demo, train, translate, evaluate, models, serve, users)
+SUBCOMMANDS = (demo, train, translate, evaluate, predict_modality, models, serve, users)
 
 DESCRIPTION = """\
 Single-cell cross-modality translation (scButterfly) with scvi-tools on MuData.
@@ -22,8 +22,10 @@ Single-cell cross-modality translation (scButterfly) with scvi-tools on MuData.
   butterflyvi serve --data-dir portal/      the web portal (pip install 'butterflyvi[portal]')
   butterflyvi translate --model mouse-cortex-rna-atac --source rna new_rna.h5ad atac.h5ad
   butterflyvi evaluate --pred atac_pred.h5ad --truth measured_atac.h5ad
+  butterflyvi predict-modality --input_train_mod1 F --input_train_mod2 F --input_test_mod1 F --output F
 
-Exit codes: 0 success, 1 runtime failure, 2 usage or input error.
+Exit codes: 0 success, 1 runtime failure, 2 usage or input error (99: predict-modality
+does not apply to the modality pair).
 """
 
 

@@ -132,13 +132,7 @@ def run(args: argparse.Namespace) -> int:
             MuData({args.source: data, key: prefixed(prediction, key)}).write(out)
 
     wall = time.perf_counter() - started
-    overlap = prediction.uns.get("butterflyvi_feature_overlap", {})
-    if overlap and overlap.get("n_found") != overlap.get("n_model"):
-        print(
-            f"feature overlap: {overlap['n_found']:,} of the model's {overlap['n_model']:,} "
-            f"{args.source} features ({overlap['fraction']:.1%}) found in IN; the others were "
-            "filled with zeros"
-        )
+    print(match_line(prediction.uns.get("feature_match", {}), args.source))
     print(
         f"translated {prediction.n_obs:,} cells {args.source} → {target} "
         f"({prediction.n_vars:,} features) in {wall:.1f} s; wrote {out}"
@@ -162,3 +156,23 @@ COMMAND = Command(
 )
 
 COMMANDS = (COMMAND,)
+
+
+def match_line(report: dict, source: str) -> str:
+    """One line about how the input's features were matched to the model's."""
+    if not report:
+        return "feature match: not reported"
+    renamed = ", ".join(
+        f"{n:,} by {rule.replace('_', ' ')}" for rule, n in report.get("renamed", {}).items() if n
+    )
+    line = (
+        f"feature match: {report['n_matched']:,} of the model's {report['n_model_features']:,} "
+        f"{source} features ({report['fraction']:.1%}) matched by {report['method']}"
+    )
+    if report.get("n_matched_by_overlap"):
+        line += f" ({report['n_matched_by_overlap']:,} by genomic overlap)"
+    if renamed:
+        line += f"; renamed: {renamed}"
+    if report["n_matched"] < report["n_model_features"]:
+        line += "; the others were filled with zeros"
+    return line

@@ -5,7 +5,8 @@
   :func:`pbmc_multiome`, :func:`kang` (a local copy, else a checked download) and the
   benchmarks' SNARE-seq split :func:`snareseq_split`;
 - :func:`snareseq_demo` — 2,000 SNARE-seq cells shipped with the package;
-- :func:`synthetic_paired` — simulated paired RNA + ATAC for tests.
+- :func:`synthetic_paired` — simulated paired RNA + ATAC for tests;
+- :func:`recalled_peaks` — the counts of ATAC cells on another pipeline's peak calls.
 """
 
 from ._demo import snareseq_demo
@@ -21,6 +22,7 @@ from ._public import (
     snareseq,
     snareseq_split,
 )
+from ._recalled import recalled_peaks
 from ._shared import list_shared, load_shared
 from ._synthetic import synthetic_paired
 
@@ -34,6 +36,7 @@ __all__ = [
     "load_shared",
     "pbmc10k_cite",
     "pbmc_multiome",
+    "recalled_peaks",
     "shared_data_dir",
     "snareseq",
     "snareseq_demo",

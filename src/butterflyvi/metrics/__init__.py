@@ -12,6 +12,8 @@ AnnData inputs by name, and never modifies its inputs.
 - :func:`annotation`: accuracy, Cohen's kappa, F1-macro, F1-weighted;
   :func:`transfer_labels`: kNN label transfer from a reference.
 - :func:`baseline_mean`: every cell predicted as the training mean.
+- :func:`predict_modality`, :func:`scaled_scores`: the OpenProblems ``predict_modality``
+  task's metrics and its score scaled between control methods.
 """
 
 from ._accessibility import accessibility
@@ -20,6 +22,7 @@ from ._baseline import baseline_mean
 from ._clustering import clustering
 from ._correlation_distance import correlation_distance
 from ._expression import expression
+from ._harness import predict_modality, scaled_scores
 from ._perturbation import perturbation
 
 __all__ = [
@@ -30,5 +33,7 @@ __all__ = [
     "correlation_distance",
     "expression",
     "perturbation",
+    "predict_modality",
+    "scaled_scores",
     "transfer_labels",
 ]

@@ -28,6 +28,9 @@ from .._validation import (
     missing,
 )
 from ..kinds import get_kind
+from ..pp._map_peaks import overlap_matrix
+from ..pp._peaks import peak_coordinates
+from ._matching import FeatureMatch, match_by_name, overlap_report
 
 logger = logging.getLogger(__name__)
 
@@ -140,39 +143,51 @@ class FeatureSpace:
         return get_kind(self.kind).layout(self.var())
 
     # ------------------------------------------------------------------ new cells
-    def overlap(self, var_names: pd.Index, gene_ids: pd.Index | None = None) -> dict[str, Any]:
-        """How many of the model's features the data hold (by name, or by Ensembl id).
+    def has_coordinates(self) -> bool:
+        """Whether the features are genomic intervals (stored ``chrom``/``start``/``end``)."""
+        return all(c in self.columns for c in ("chrom", "start", "end"))
 
-        Returns ``{"n_model": ..., "n_found": ..., "fraction": ..., "matched_by": ...}``.
-        """
-        reference = pd.Index(self.var_names)
-        found = int(reference.isin(var_names).sum())
-        matched_by = "name"
-        ids = self.columns.get("gene_ids")
-        if gene_ids is not None and ids is not None:
-            by_id = int(pd.Index(ids).isin(gene_ids).sum())
-            if by_id > found:
-                found, matched_by = by_id, "gene_ids"
-        return {
-            "n_model": len(reference),
-            "n_found": found,
-            "fraction": found / max(len(reference), 1),
-            "matched_by": matched_by,
-        }
+    def match(self, adata: AnnData) -> FeatureMatch:
+        """Which features of ``adata`` feed this space's features.
 
-    def renamed_by_ids(self, adata: AnnData) -> pd.Index:
-        """``adata``'s feature names, replaced by the model's names where the Ensembl ids
-        (``var["gene_ids"]``) of both sides match better than the names do.
+        Genes and proteins by name: exact, then Ensembl id (``var["gene_ids"]`` or ids as
+        names, versions stripped), then without a genome prefix (``GRCh38_CD3E``), then
+        ignoring case — a human model refuses mouse data and the reverse. Genomic intervals
+        (peaks) by name, then the remaining ones by overlap with the data's own peaks (from
+        ``var`` ``chrom``/``start``/``end`` or names such as ``chr1:100-200``), whose counts
+        are summed.
         """
-        ids = self.columns.get("gene_ids")
-        if ids is None or "gene_ids" not in adata.var:
-            return adata.var_names
-        report = self.overlap(adata.var_names, pd.Index(adata.var["gene_ids"].astype(str)))
-        if report["matched_by"] != "gene_ids":
-            return adata.var_names
-        to_name = dict(zip(map(str, ids), self.var_names, strict=True))
-        data_ids = adata.var["gene_ids"].astype(str)
-        return pd.Index([to_name.get(i, n) for i, n in zip(data_ids, adata.var_names, strict=True)])
+        names = pd.Index(self.var_names)
+        if not self.has_coordinates():
+            ids = self.columns.get("gene_ids")
+            positions, counts = match_by_name(names, None if ids is None else pd.Index(ids), adata)
+            report = overlap_report(positions, counts, len(names), adata.n_vars)
+            return FeatureMatch(names, positions, report=report)
+        data_names = pd.Index(adata.var_names.astype(str))
+        positions = data_names.get_indexer(names)
+        positions[~pd.Index(names).isin(data_names[~data_names.duplicated(keep=False)])] = -1
+        overlap = None
+        if (positions < 0).any():
+            overlap = self._overlap_with(adata, positions)
+        report = overlap_report(positions, {"exact": 0}, len(names), adata.n_vars, overlap)
+        return FeatureMatch(names, positions, overlap=overlap, report=report)
+
+    def _overlap_with(self, adata: AnnData, positions: np.ndarray):
+        """Input peaks (not matched by name) × model peaks (not matched by name) that
+        overlap, or ``None`` when the data's features are not genomic intervals.
+        """
+        try:
+            source = peak_coordinates(adata.var)
+        except ValueError:
+            return None
+        model = pd.DataFrame({c: self.columns[c] for c in ("chrom", "start", "end")})
+        overlap = overlap_matrix(source, model).tolil()
+        overlap[positions[positions >= 0], :] = 0
+        overlap = overlap.tocsc()
+        overlap[:, np.flatnonzero(positions >= 0)] = 0
+        overlap = overlap.tocsr()
+        overlap.eliminate_zeros()
+        return overlap if overlap.nnz else None
 
     def wants_preprocessing(self, adata: AnnData, matrix, preprocess: bool | str) -> bool:
         """Whether the stored preprocessing must be applied to ``adata``.
@@ -202,11 +217,13 @@ class FeatureSpace:
         missing_features: Literal["auto", "error", "zero"] = "auto",
         layer: str | None = None,
         min_overlap: float = MIN_OVERLAP,
+        match: FeatureMatch | None = None,
     ):
         """The cells of ``adata`` as a matrix in this feature space (sparse CSR or dense).
 
         Raw counts are preprocessed with the stored state (``preprocess="auto"``); features
-        are matched by name (or by Ensembl id when that matches more) and reordered. Model
+        are matched as :meth:`match` does (``match``: a match computed already) and
+        reordered. Model
         features absent from the data: ``"auto"`` fills them with zeros when the data hold at
         least ``min_overlap`` of the model's features and refuses otherwise; ``"error"``
         refuses any; ``"zero"`` always fills. A backed AnnData gives a :class:`RowBlocks`
@@ -219,6 +236,7 @@ class FeatureSpace:
             raise missing("layer", f"one of the layers {list(adata.layers)}", repr(layer))
         matrix = adata.X if layer is None else adata.layers[layer]
         decided = self.wants_preprocessing(adata, matrix, preprocess)
+        match = match or self.match(adata)
         if adata.isbacked:
             # On disk: decide once, then read, preprocess and check the rows block by block.
             def transform(block: AnnData):
@@ -228,17 +246,17 @@ class FeatureSpace:
                     missing_features=missing_features,
                     layer=layer,
                     min_overlap=min_overlap,
+                    match=match,
                 )
 
             return RowBlocks(adata, transform, self.n_features)
-        names = self.renamed_by_ids(adata)
-        missing_features = self.resolve_missing(names, missing_features, min_overlap)
+        missing_features = self.resolve_missing(match.report, missing_features, min_overlap)
+        view = match.apply(adata, layer)
         if decided:
-            view = adata if names is adata.var_names else _renamed(adata, names, layer)
             return self.preprocessed(view, layer=layer, missing_features=missing_features)
         matrix = align_features(
-            matrix,
-            names,
+            view.X if layer is None else view.layers[layer],
+            view.var_names,
             pd.Index(self.var_names),
             missing=missing_features,
             what=f"data ({self.modality})",
@@ -266,18 +284,18 @@ class FeatureSpace:
         )
         return prepared.X
 
-    def resolve_missing(self, names: pd.Index, missing_features: str, min_overlap: float) -> str:
-        """``"error"`` or ``"zero"`` for data with features ``names`` (see
+    def resolve_missing(self, report: dict, missing_features: str, min_overlap: float) -> str:
+        """``"error"`` or ``"zero"`` for data matched as ``report`` says (see
         :meth:`to_model_space`); refuses an ``"auto"`` overlap below ``min_overlap``.
         """
         if missing_features != "auto":
             return missing_features
-        report = self.overlap(names)
-        if report["n_found"] == report["n_model"]:
+        if report["n_matched"] == report["n_model_features"]:
             return "error"
         text = (
-            f"the data hold {report['n_found']:,} of the model's {report['n_model']:,} "
-            f"{self.modality} features ({report['fraction']:.1%})"
+            f"the data hold {report['n_matched']:,} of the model's "
+            f"{report['n_model_features']:,} {self.modality} features ({report['fraction']:.1%}; "
+            f"matched by {report['method']})"
         )
         if report["fraction"] < min_overlap:
             raise invalid(
@@ -285,21 +303,10 @@ class FeatureSpace:
                 f"at least {min_overlap:.0%} of the model's {self.modality} features",
                 text,
                 "Check that the data are of the same species and feature type (gene symbols, "
-                "or Ensembl ids in var['gene_ids']), or pass missing='zero' to translate anyway.",
+                "Ensembl ids in var['gene_ids'], peaks with coordinates in their names or in "
+                "var chrom/start/end), or pass missing='zero' to translate anyway.",
             )
         return "zero"
-
-
-def _renamed(adata: AnnData, names: pd.Index, layer: str | None) -> AnnData:
-    """A shallow AnnData of ``adata``'s matrix with other feature names (nothing copied)."""
-    matrix = adata.X if layer is None else adata.layers[layer]
-    out = AnnData(
-        X=matrix if layer is None else None,
-        obs=adata.obs,
-        var=pd.DataFrame(index=names),
-        layers={} if layer is None else {layer: matrix},
-    )
-    return out
 
 
 def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing: str, what: str):

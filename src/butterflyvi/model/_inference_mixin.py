@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import torch
 from anndata import AnnData
 from mudata import MuData
 
-from .._constants import OVERLAP_UNS_KEY, TRANSLATION_UNS_KEY
+from .._constants import FEATURE_MATCH_KEY, TRANSLATION_UNS_KEY
 from .._validation import invalid, missing
 from ..kinds import get_kind
 from ._features import FeatureSpace
@@ -36,8 +35,8 @@ class InferenceMixin:
         return self.modalities_.index(name)
 
     def _source(self, data, index: int, *, preprocess, missing_features, layer):
-        """``(adata, matrix, overlap)``: the cells of ``data`` in modality ``index``'s
-        feature space, and the feature-overlap report.
+        """``(adata, matrix, report)``: the cells of ``data`` in modality ``index``'s
+        feature space, and the report of how their features were matched.
         """
         if data is None:
             data = self.adata
@@ -47,11 +46,15 @@ class InferenceMixin:
                 )
         space = self.feature_spaces[index]
         adata, layer = modality_of(data, space, layer)
+        match = space.match(adata)
         matrix = space.to_model_space(
-            adata, preprocess=preprocess, missing_features=missing_features, layer=layer
+            adata,
+            preprocess=preprocess,
+            missing_features=missing_features,
+            layer=layer,
+            match=match,
         )
-        ids = adata.var["gene_ids"].astype(str) if "gene_ids" in adata.var else None
-        return adata, matrix, space.overlap(adata.var_names, None if ids is None else pd.Index(ids))
+        return adata, matrix, match.report
 
     def _extra(self, data, index: int, adata: AnnData):
         """The extra input of modality ``index`` for the cells of ``data`` (aligned to the
@@ -112,7 +115,7 @@ class InferenceMixin:
                 "likelihood": likelihood.name,
                 "scale": "expected counts" if library is not None else likelihood.prediction,
             },
-            OVERLAP_UNS_KEY: overlap,
+            FEATURE_MATCH_KEY: overlap,
         }
         return Translation(
             cells=adata,
@@ -172,11 +175,14 @@ class InferenceMixin:
             the data are raw counts (non-negative integers) without butterflyvi's
             preprocessing record.
         missing
-            Features of the model absent from ``data`` (matched by name, or by Ensembl id in
-            ``var["gene_ids"]`` where that matches more): ``"auto"`` fills them with zeros
+            Features of the model absent from ``data``: ``"auto"`` fills them with zeros
             (with a warning) when the data hold at least half of the model's features and
-            refuses otherwise; ``"error"`` refuses any; ``"zero"`` always fills. The overlap
-            is reported in ``uns["butterflyvi_feature_overlap"]``.
+            refuses otherwise; ``"error"`` refuses any; ``"zero"`` always fills. Features are
+            matched as :meth:`~butterflyvi.model.FeatureSpace.match` does — genes by name,
+            Ensembl id, without a genome prefix or ignoring case (a species mismatch is
+            refused); peaks by name, then by genomic overlap with the data's own peaks, whose
+            counts are summed — and reported in ``uns["feature_match"]`` (``method``,
+            ``n_model_features``, ``n_matched``, ``fraction``, ``renamed``, ...).
         layer
             Layer of ``data`` to read (default ``.X``, or the registered layer for a MuData).
         threshold

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ._uploads import UploadError
 
@@ -93,15 +92,17 @@ def inspect_upload(path: Path, *, source: str, space, min_overlap: float) -> dic
                 f"file: expected non-negative values (raw counts), found "
                 f"{scanned['n_negative']:,} negative entries.",
             )
-        ids = adata.var["gene_ids"].astype(str) if "gene_ids" in adata.var else None
-        overlap = space.overlap(adata.var_names, None if ids is None else pd.Index(ids))
+        try:
+            overlap = space.match(adata).report
+        except ValueError as error:  # another species
+            raise UploadError(422, f"file: {error}") from None
         if overlap["fraction"] < min_overlap:
             raise UploadError(
                 422,
                 f"file: expected at least {min_overlap:.0%} of the model's "
-                f"{overlap['n_model']:,} {source} features, found {overlap['n_found']:,} "
-                f"({overlap['fraction']:.1%}). Is it the right species and feature type "
-                "(gene symbols, or Ensembl ids in var['gene_ids'])?",
+                f"{overlap['n_model_features']:,} {source} features, found "
+                f"{overlap['n_matched']:,} ({overlap['fraction']:.1%}). Is it the right species "
+                "and feature type (gene symbols or Ensembl ids; peaks with coordinates)?",
             )
         return {"n_cells": int(adata.n_obs), "feature_overlap": overlap}
     finally:

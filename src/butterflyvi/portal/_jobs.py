@@ -136,7 +136,7 @@ class JobRunner:
         adata = open_modality(upload, job["source"], backed=False)
         log.info("read %d cells × %d features from %s", adata.n_obs, adata.n_vars, job["filename"])
         prediction = model.translate(adata, source=job["source"], missing="auto")
-        overlap = prediction.uns.get("butterflyvi_feature_overlap")
+        overlap = prediction.uns.get("feature_match")
         log.info(
             "translated %s → %s in %.1f s; feature overlap %s",
             job["source"],

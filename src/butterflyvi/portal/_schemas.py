@@ -16,14 +16,18 @@ class Health(BaseModel):
 
 
 class Overlap(BaseModel):
-    """How many of the model's source features an upload holds."""
+    """How an upload's features were matched to the model's source features."""
 
     model_config = ConfigDict(extra="allow")
 
-    n_model: int = Field(description="Features of the model's source modality.")
-    n_found: int = Field(description="Of those, how many the upload holds.")
-    fraction: float = Field(description="n_found / n_model.")
-    matched_by: str = Field(description="How features were matched (name, gene_ids, ...).")
+    method: str = Field(description="'name', or 'overlap' when peaks were matched by position.")
+    n_model_features: int = Field(description="Features of the model's source modality.")
+    n_matched: int = Field(description="Of those, how many the upload provides.")
+    fraction: float = Field(description="n_matched / n_model_features.")
+    renamed: dict[str, int] = Field(
+        default_factory=dict,
+        description="Features matched by Ensembl id, without a genome prefix, or ignoring case.",
+    )
 
 
 class Job(BaseModel):

@@ -14,8 +14,10 @@ package live in ``butterflyvi._validation`` (``check_matrix``, ``stored_values``
 from ._adt import preprocess_adt
 from ._atac import preprocess_atac
 from ._crossmp import preprocess_crossmp, velocity_genes
+from ._fragments import count_fragments
 from ._gene_activity import gene_activity, read_gene_annotation
 from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
+from ._map_peaks import map_peaks
 from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
 from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
 from ._rna import preprocess_rna
@@ -30,11 +32,13 @@ __all__ = [
     "binarize_recovered",
     "chromosome_groups",
     "chromosome_order",
+    "count_fragments",
     "estimate_totals",
     "filter_peaks",
     "gene_activity",
     "get_state",
     "inverse_tfidf",
+    "map_peaks",
     "merge_overlapping_peaks",
     "parse_peak_names",
     "preprocess_adt",

@@ -55,8 +55,8 @@ def parse_peak_names(names: Iterable[str]) -> pd.DataFrame:
 
     """
     index = pd.Index(names if not isinstance(names, str) else [names], dtype=object)
-    matches = [_PEAK_PATTERN.match(str(name)) for name in index]
-    failed = np.fromiter((m is None for m in matches), dtype=bool, count=len(matches))
+    parts = pd.Series(index.astype(str), dtype=object).str.extract(_PEAK_PATTERN)
+    failed = parts["chrom"].isna().to_numpy()
     if failed.any():
         bad = index[failed]
         raise ValueError(
@@ -64,15 +64,12 @@ def parse_peak_names(names: Iterable[str]) -> pd.DataFrame:
             f"genomic intervals (e.g. {str(bad[0])!r}). Accepted formats: {ACCEPTED_FORMATS}. "
             "Alternatively give `var` the columns 'chrom', 'start' and 'end'."
         )
-    chrom = np.empty(len(matches), dtype=object)
-    start_v = np.empty(len(matches), dtype=np.int64)
-    end_v = np.empty(len(matches), dtype=np.int64)
-    for i, m in enumerate(matches):
-        g = m.groups()
-        chrom[i] = g[0]
-        j = 1 if g[1] is not None else (3 if g[3] is not None else 5)
-        start_v[i] = int(g[j])
-        end_v[i] = int(g[j + 1])
+    numbers = parts.drop(columns="chrom")
+    start_v = numbers.iloc[:, 0].fillna(numbers.iloc[:, 2]).fillna(numbers.iloc[:, 4])
+    end_v = numbers.iloc[:, 1].fillna(numbers.iloc[:, 3]).fillna(numbers.iloc[:, 5])
+    start_v = start_v.astype(np.int64).to_numpy()
+    end_v = end_v.astype(np.int64).to_numpy()
+    chrom = parts["chrom"].to_numpy(dtype=object)
     _check_intervals(index, start_v, end_v)
     return pd.DataFrame({"chrom": chrom, "start": start_v, "end": end_v}, index=index)
 

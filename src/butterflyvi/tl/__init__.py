@@ -8,6 +8,8 @@
 - :func:`knn_translate`, :func:`ridge_translate` — the simple predictors that won the
   NeurIPS 2021 modality-prediction competition (kNN and kernel ridge in SVD space), with the
   inputs and outputs of ``model.translate``, to check any translation against;
+- :func:`ensemble_translate` — a model blended with those predictors, weighted on
+  validation cells by the OpenProblems ``predict_modality`` score;
 - :func:`annotate_by_translation` — label cells of one modality from a labelled reference
   of the other, through the model's translation.
 
@@ -19,6 +21,7 @@ from ._annotate import annotate_by_translation
 from ._augment import augment
 from ._baselines import knn_translate, ridge_translate
 from ._cluster import cluster_for_augmentation
+from ._ensemble import ensemble_translate
 from ._ot import pair_by_ot
 from ._unpaired import pair_unpaired
 
@@ -26,6 +29,7 @@ __all__ = [
     "annotate_by_translation",
     "augment",
     "cluster_for_augmentation",
+    "ensemble_translate",
     "knn_translate",
     "pair_by_ot",
     "pair_unpaired",

@@ -8,9 +8,11 @@ translation can be checked against them.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 from mudata import MuData
@@ -50,6 +52,7 @@ def knn_translate(
     missing_features: Literal["auto", "error", "zero"] = "auto",
     random_state: int = 0,
     model=None,
+    transductive: bool = False,
     add_to_mdata: bool = False,
     key_added: str | None = None,
 ) -> AnnData:
@@ -96,6 +99,10 @@ def knn_translate(
         neighbours are then searched in its shared latent space (each cell's latent mean from
         its ``source`` profile) instead of the SVD of the source — the network's embedding
         with the measured profiles of the nearest reference cells as the prediction.
+    transductive
+        Fit the source's SVD on the reference and the query cells together (the NeurIPS 2021
+        winners did: the query's profiles are known, only its target is not); ``False`` fits
+        it on the reference alone.
     add_to_mdata, key_added
         As in ``model.translate``: also write the prediction into a MuData ``data`` as
         modality ``key_added`` (default ``"{target}_from_{source}"``, var_names prefixed);
@@ -115,7 +122,7 @@ def knn_translate(
         raise _too_few("n_folds", n_folds, problem.n_reference)
     targets = LowRank(n_components, random_state).fit(problem.Y_reference)
     if model is None:
-        inputs = LowRank(n_components, random_state).fit(problem.X_reference)
+        inputs = LowRank(n_components, random_state).fit(problem.source_for_svd(transductive))
         Z_reference = inputs.transform(problem.X_reference)
         Z_query = inputs.transform(problem.X_query)
         space = "svd"
@@ -135,6 +142,7 @@ def knn_translate(
         "n_neighbors": n_neighbors,
         "n_folds": n_folds,
         "space": space,
+        "transductive": bool(transductive),
     }
     return problem.finish(targets.inverse(components), "knn", settings, add_to_mdata, key_added)
 
@@ -169,6 +177,7 @@ def ridge_translate(
     target_layer: str | None = None,
     missing_features: Literal["auto", "error", "zero"] = "auto",
     random_state: int = 0,
+    transductive: bool = False,
     add_to_mdata: bool = False,
     key_added: str | None = None,
 ) -> AnnData:
@@ -205,6 +214,10 @@ def ridge_translate(
         8 · cells² bytes. ``None``: no limit.
     random_state
         Seed of the SVD and of the halves.
+    transductive
+        Fit the source's SVD on the reference and the query cells together (the NeurIPS 2021
+        winners did: the query's profiles are known, only its target is not); ``False`` fits
+        it on the reference alone.
 
     Returns
     -------
@@ -232,7 +245,7 @@ def ridge_translate(
     groups = None
     if batch_key is not None:
         groups = problem.reference_obs(batch_key)
-    inputs = LowRank(n_in, random_state).fit(problem.X_reference)
+    inputs = LowRank(n_in, random_state).fit(problem.source_for_svd(transductive))
     targets = LowRank(n_out, random_state).fit(problem.Y_reference)
     components = ridge_ensemble(
         standardise_rows(inputs.transform(problem.X_reference)),
@@ -252,6 +265,7 @@ def ridge_translate(
         "alpha": alpha,
         "length_scale": length_scale,
         "n_fits": n_fits,
+        "transductive": bool(transductive),
     }
     return problem.finish(
         targets.inverse(components), f"ridge_{kernel}", settings, add_to_mdata, key_added
@@ -265,11 +279,31 @@ def _too_few(argument: str, value: int, n_reference: int) -> ValueError:
     )
 
 
+@dataclass
 class _Problem:
     """The matrices of one baseline translation and the way back to an AnnData."""
 
-    def __init__(self, **parts):
-        self.__dict__.update(parts)
+    data: AnnData | MuData
+    reference: MuData
+    cells: pd.Index
+    source: str
+    target: str
+    source_kind: str
+    target_kind: str
+    X_reference: Any
+    Y_reference: Any
+    X_query: Any
+    query: AnnData
+    target_var: pd.DataFrame
+    value_range: tuple[float, float]
+
+    def source_for_svd(self, transductive: bool):
+        """The source rows an SVD of the input is fitted on (with the query's, if asked)."""
+        if not transductive:
+            return self.X_reference
+        if sp.issparse(self.X_reference) or sp.issparse(self.X_query):
+            return sp.vstack([sp.csr_matrix(self.X_reference), sp.csr_matrix(self.X_query)]).tocsr()
+        return np.vstack([self.X_reference, self.X_query])
 
     @property
     def n_reference(self) -> int:

@@ -1,0 +1,150 @@
+"""butterflyvi as a method of the OpenProblems ``predict_modality`` task."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from anndata import AnnData
+from mudata import MuData
+
+from .._validation import check_positive_int, check_seed
+from ._contract import check_task, normalized, prediction_file, read
+
+METHOD_ID = "butterflyvi"
+
+#: Each task modality as a kind of the model (the task scores normalised values, so every
+#: target is fitted with a squared error on its normalised scale; proteins keep their
+#: narrower networks).
+KINDS = {"GEX": "expression", "ATAC": "expression", "ADT": "protein"}
+#: The kernel ridge member's SVD sizes and penalty, by direction (Guanlab's, NeurIPS 2021).
+RIDGE = {
+    ("GEX", "ADT"): {"n_components": (300, 70), "alpha": 0.2},
+    ("ADT", "GEX"): {"n_components": (300, 50), "alpha": 0.2},
+    ("GEX", "ATAC"): {"n_components": (1000, 50), "alpha": 0.1},
+    ("ATAC", "GEX"): {"n_components": (100, 70), "alpha": 0.1},
+}
+#: Minibatch steps the network trains for at most (epochs follow from the cells).
+MAX_STEPS = 20_000
+
+
+def _threads() -> None:
+    """Torch threads as the environment asks (``OMP_NUM_THREADS``), e.g. one in the harness."""
+    import torch
+
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        torch.set_num_threads(int(value))
+
+
+def _paired(train_mod1: AnnData, train_mod2: AnnData) -> MuData:
+    """The training cells as a MuData of their normalised values (``X``)."""
+    parts = {}
+    for name, adata in (("mod1", train_mod1), ("mod2", train_mod2)):
+        parts[name] = AnnData(X=normalized(adata, f"input_train_{name}"), obs=adata.obs[[]].copy())
+        parts[name].var_names = adata.var_names.astype(str)
+    return MuData(parts)
+
+
+def schedule(n_cells: int, max_epochs: int | None = None) -> dict[str, int]:
+    """Epochs and minibatch size for ``n_cells`` training cells: the default preset's 200
+    integrative epochs for small data, fewer for large (at most :data:`MAX_STEPS` minibatch
+    steps), a quarter of them pretraining.
+    """
+    batch_size = 64 if n_cells < 20_000 else 256
+    steps_per_epoch = max(1, math.ceil(0.85 * n_cells / batch_size))
+    epochs = int(min(200, max(20, MAX_STEPS // steps_per_epoch)))
+    if max_epochs is not None:
+        epochs = check_positive_int(max_epochs, name="max_epochs")
+    return {
+        "max_epochs_pretrain": max(1, epochs // 4),
+        "max_epochs": epochs,
+        "batch_size": batch_size,
+        "early_stopping_patience": max(10, epochs // 5),
+    }
+
+
+def predict_modality(
+    train_mod1: AnnData | str | os.PathLike,
+    train_mod2: AnnData | str | os.PathLike,
+    test_mod1: AnnData | str | os.PathLike,
+    *,
+    seed: int = 0,
+    max_epochs: int | None = None,
+) -> AnnData:
+    """Predict the test cells' second modality, as a method of the OpenProblems
+    ``predict_modality`` task.
+
+    A :class:`~butterflyvi.ButterflyModel` (``preset="default"``, every modality fitted on its
+    normalised values) is trained on the paired training cells with 15 % of them held out; then
+    :func:`butterflyvi.tl.ensemble_translate` blends it with a kernel ridge (Guanlab's SVD sizes
+    by direction), a kNN regressor and the training mean — the simple predictors' SVD fitted on
+    training and test cells together — with weights, a scale and a threshold chosen on the
+    held-out cells by the task's own scaled score.
+
+    Parameters
+    ----------
+    train_mod1, train_mod2, test_mod1
+        The task's files (paths or AnnData): ``layers["normalized"]``, ``uns["modality"]``
+        (GEX, ADT or ATAC), ``uns["dataset_id"]``; nothing else is read (no cell types).
+    seed
+        Seed of the split, the network and the predictors.
+    max_epochs
+        Integrative epochs of the network (a quarter of them pretraining), instead of the
+        schedule that follows from the number of cells (:func:`schedule`).
+
+    Returns
+    -------
+    The prediction file: ``layers["normalized"]`` (CSC float32) for every feature of
+    ``train_mod2`` in its order, the test cells in their order, ``uns["dataset_id"]`` and
+    ``uns["method_id"] = "butterflyvi"``.
+
+    Raises
+    ------
+    butterflyvi.openproblems.NotApplicable
+        For a modality other than GEX, ADT or ATAC.
+    """
+    import scvi
+
+    from .. import tl
+    from ..model import ButterflyModel
+
+    check_seed(seed, name="seed")
+    train_mod1 = read(train_mod1, "input_train_mod1")
+    train_mod2 = read(train_mod2, "input_train_mod2")
+    test_mod1 = read(test_mod1, "input_test_mod1")
+    direction = check_task(train_mod1, train_mod2, test_mod1)
+    _threads()
+    scvi.settings.seed = seed
+    reference = _paired(train_mod1, train_mod2)
+    ButterflyModel.setup_mudata(
+        reference,
+        modalities=("mod1", "mod2"),
+        kinds={"mod1": KINDS[direction[0]], "mod2": KINDS[direction[1]]},
+        counts_layer=None,
+    )
+    model = ButterflyModel(reference)
+    model.train(
+        **schedule(train_mod1.n_obs, max_epochs),
+        train_size=0.85,
+        accelerator="auto",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    query = AnnData(X=normalized(test_mod1, "input_test_mod1"), obs=test_mod1.obs[[]].copy())
+    query.var_names = train_mod1.var_names.astype(str)
+    prediction = tl.ensemble_translate(
+        query,
+        reference=reference,
+        source="mod1",
+        model=model,
+        transductive=True,
+        ridge_kwargs=RIDGE[direction],
+        random_state=seed,
+    )
+    out = prediction_file(prediction.X, test_mod1, train_mod2, METHOD_ID)
+    out.uns["butterflyvi_ensemble"] = {
+        k: prediction.uns["butterflyvi_translation"][k]
+        for k in ("weights", "scale", "threshold", "validation_score", "member_validation_scores")
+    }
+    return out
