@@ -44,6 +44,8 @@ MODALITY_KEYS = ("mod_0", "mod_1")
 COUNTS_KEYS = ("counts_0", "counts_1")
 #: Registry keys of each modality's extra input (e.g. gene activity beside ATAC).
 EXTRA_KEYS = ("extra_0", "extra_1")
+#: Registry key of the batch codes (scvi-tools' ``REGISTRY_KEYS.BATCH_KEY``).
+BATCH_KEY = "batch"
 
 #: Current key -> the key releases up to 0.1 wrote.
 LEGACY_KEYS: dict[str, str] = {

@@ -18,7 +18,7 @@ from butterflyvi.train._plan import VALIDATION_OBJECTIVES
 
 def test_paper_preset_is_the_published_method():
     assert PRESETS["paper"] == {
-        "model": {"output_init": "random"},
+        "model": {"output_init": "random", "batch_covariate": False},
         "likelihoods": {},
         "module": {},
         "plan": {},

@@ -177,3 +177,23 @@ def test_save_closes_unless_show_is_false(fake_model, tmp_path):
     assert len(axes) == 1 and plt.get_fignums() == [axes[0].figure.number]
     with pytest.raises(ValueError, match="suffix"):
         bf.pl.training_history(fake_model, keys=["loss"], save=tmp_path / "noext", show=False)
+
+
+def test_reliability_diagram_and_reference_map(tmp_path, trained):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(0)
+    probability = rng.uniform(size=(50, 40))
+    truth = rng.uniform(size=(50, 40)) < probability
+    axis = bf.pl.reliability(probability, truth, show=False)
+    assert "ECE" in axis.get_title()
+    model, mdata = trained
+    model.build_reference(label_key="cell_type")
+    rna = mdata["rna"].copy()
+    model.annotate(rna, source="rna")
+    path = tmp_path / "map.png"
+    bf.pl.reference_map(rna, model, save=path, show=False)
+    assert path.stat().st_size > 1000
+    with pytest.raises(KeyError, match="color: expected a column"):
+        bf.pl.reference_map(rna, model, color="nothing", show=False)

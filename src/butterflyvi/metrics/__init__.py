@@ -12,6 +12,8 @@ AnnData inputs by name, and never modifies its inputs.
 - :func:`annotation`: accuracy, Cohen's kappa, F1-macro, F1-weighted;
   :func:`transfer_labels`: kNN label transfer from a reference.
 - :func:`baseline_mean`: every cell predicted as the training mean.
+- :func:`coverage`, :func:`calibration_error`, :func:`reliability_curve`: interval coverage
+  and width; calibration of predicted probabilities.
 - :func:`predict_modality`, :func:`scaled_scores`: the OpenProblems ``predict_modality``
   task's metrics and its score scaled between control methods.
 """
@@ -24,16 +26,20 @@ from ._correlation_distance import correlation_distance
 from ._expression import expression
 from ._harness import predict_modality, scaled_scores
 from ._perturbation import perturbation
+from ._trust import calibration_error, coverage, reliability_curve
 
 __all__ = [
     "accessibility",
     "annotation",
     "baseline_mean",
+    "calibration_error",
     "clustering",
     "correlation_distance",
+    "coverage",
     "expression",
     "perturbation",
     "predict_modality",
+    "reliability_curve",
     "scaled_scores",
     "transfer_labels",
 ]

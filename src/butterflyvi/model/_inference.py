@@ -32,6 +32,9 @@ class Translation:
     target: int
     target_space: FeatureSpace
     uns: dict
+    batch: np.ndarray | None = None
+    target_batch: np.ndarray | None = None
+    platt: Any = None
 
     def step(self, module, device) -> Callable[[torch.Tensor, slice], torch.Tensor]:
         """``step(x, rows)``: the prediction of one minibatch of source rows."""
@@ -41,7 +44,15 @@ class Translation:
             if self.library is not None:
                 library = torch.from_numpy(self.library[rows]).to(device)
             extra = None if self.extra is None else dense_rows(self.extra, rows, device)
-            return module.translate(x, self.source, self.target, library, extra)
+            batch, target_batch = (
+                None if codes is None else torch.from_numpy(codes[rows]).to(device)
+                for codes in (self.batch, self.target_batch)
+            )
+            out = module.translate(x, self.source, self.target, library, extra, batch, target_batch)
+            if self.platt is not None:  # calibrated probabilities
+                a, b = float(self.platt[0]), float(self.platt[1])
+                out = torch.sigmoid(a * torch.logit(out.clamp(1e-7, 1 - 1e-7)) + b)
+            return out
 
         return run
 
@@ -62,11 +73,29 @@ def predict_in_memory(module, job: Translation, batch_size: int, threshold: floa
 
 
 def predict_to_file(
-    module, job: Translation, out_file: str | Path, batch_size: int, threshold: float, device
+    module,
+    job: Translation,
+    out_file: str | Path,
+    batch_size: int,
+    threshold: float,
+    device,
+    confidence: Callable | None = None,
 ) -> AnnData:
-    """The prediction of ``job`` written block by block to ``out_file``, returned backed."""
+    """The prediction of ``job`` written block by block to ``out_file``, returned backed;
+    ``confidence(job, spread, obs)`` adds the cells' confidence to ``obs`` from the per-cell
+    spread of the predictions, collected block by block.
+    """
+    from ._calibration import spread
+
     writer = CsrRowsWriter(out_file, job.target_space.n_features)
     to_csr = thresholded(threshold)
+    binary = bool(module.likelihoods[job.target].binarised)
+    spreads: list[np.ndarray] = []
+
+    def write(block: np.ndarray) -> None:
+        spreads.append(spread(block, binary))
+        writer.append(to_csr(block))
+
     try:
         run_batches(
             module,
@@ -74,9 +103,12 @@ def predict_to_file(
             job.step(module, device),
             batch_size=batch_size,
             device=device,
-            post=lambda block: writer.append(to_csr(block)),
+            post=write,
         )
-        path = writer.finish(job.cells.obs.copy(), job.target_space.var(), job.uns)
+        obs = job.cells.obs.copy()
+        if confidence is not None and spreads:
+            confidence(job, np.concatenate(spreads), obs)
+        path = writer.finish(obs, job.target_space.var(), job.uns)
     except BaseException:
         writer.abort()
         raise

@@ -86,8 +86,44 @@ class InferenceMixin:
         space = FeatureSpace(extra["modality"], extra["kind"], list(extra["var_names"]))
         return space.to_model_space(part, preprocess=False, missing_features="auto")
 
+    def _batch_codes(self, data, adata: AnnData) -> np.ndarray | None:
+        """Each cell's batch among the model's (``-1``: unknown), or ``None`` without batches;
+        read from ``obs[batch_key]`` of the modality or of the MuData.
+        """
+        if not getattr(self, "batches_", None):
+            return None
+        key = self.batch_key_
+        column = None
+        if key in adata.obs:
+            column = adata.obs[key]
+        elif isinstance(data, MuData) and key in data.obs:
+            column = data.obs[key].reindex(adata.obs_names)
+        if column is None:
+            return np.full(adata.n_obs, -1, dtype=np.int64)
+        lookup = {name: i for i, name in enumerate(self.batches_)}
+        return column.astype(str).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+
+    def _target_batch(self, batch: str | None, n_cells: int) -> np.ndarray | None:
+        """Codes of the batch to decode as (``None``: each cell's own)."""
+        if batch is None:
+            return None
+        if not getattr(self, "batches_", None):
+            raise invalid("batch", "None for a model without a batch covariate", repr(batch))
+        if str(batch) not in self.batches_:
+            raise missing("batch", f"one of the model's batches {self.batches_}", repr(batch))
+        return np.full(n_cells, self.batches_.index(str(batch)), dtype=np.int64)
+
     def _translation(
-        self, data, source: str, *, preprocess, missing_features, layer, library_size
+        self,
+        data,
+        source: str,
+        *,
+        preprocess,
+        missing_features,
+        layer,
+        library_size,
+        batch=None,
+        calibrated: bool = True,
     ) -> Translation:
         """Everything a translation from ``source`` needs, checked."""
         source_index = self._modality_index(source, "source")
@@ -126,7 +162,15 @@ class InferenceMixin:
             target=target_index,
             target_space=target_space,
             uns=uns,
+            batch=self._batch_codes(data, adata),
+            target_batch=self._target_batch(batch, adata.n_obs),
+            platt=self._platt(source, target_space.modality) if calibrated else None,
         )
+
+    def _platt(self, source: str, target: str):
+        """The Platt scaling of a calibrated binary target's probabilities, or ``None``."""
+        fitted = self._calibration_of(source, target)
+        return None if fitted is None or fitted.get("platt") is None else fitted["platt"]
 
     def _recovered_counts(self, prediction: AnnData, space: FeatureSpace, likelihood):
         """Binarised counts recovered from a translation (``recover_counts=True``)."""
@@ -156,6 +200,8 @@ class InferenceMixin:
         add_to_mdata: bool = False,
         key_added: str | None = None,
         out_file: str | Path | None = None,
+        batch: str | None = None,
+        interval: float | None = None,
     ) -> AnnData:
         """Predict the other modality of each cell from its ``source`` modality.
 
@@ -209,6 +255,22 @@ class InferenceMixin:
             at a time) and return it opened backed: with backed ``data`` the memory used does
             not grow with the number of cells. The file appears only once complete; the
             prediction is then not added to a MuData, and ``recover_counts`` is refused.
+        batch
+            With a batch covariate (``batch_covariate=True``): translate as if every cell had
+            been measured in this training (or adapted) batch. ``None``: each cell's own batch
+            from ``obs[batch_key]`` (a batch the model does not know, or no such column: the
+            mean batch vector). The source is always encoded with the cells' own batch.
+        interval
+            With a calibrated model: also return, at this level (e.g. 0.9), split-conformal
+            bounds of every value in ``layers["lower"]`` and ``layers["upper"]`` (for a
+            probability, bounds on it), and ``uns["interval"]``. Their coverage is the level
+            for cells exchangeable with the calibration cells (``docs/method.md``, "Trust").
+
+        Calibrated models (every model trained by this version: :meth:`calibrate` runs at the
+        end of :meth:`train`) always write ``obs["translation_confidence"]`` (in [0, 1],
+        higher = more trustworthy: a conformal p-value of the cell's predicted difficulty and
+        of its distance to the reference cells in the latent space, whichever is lower) and
+        ``obs["translation_novelty"]``, and return calibrated probabilities for a binary target.
 
         Returns
         -------
@@ -227,12 +289,16 @@ class InferenceMixin:
             missing_features=missing,
             layer=layer,
             library_size=library_size,
+            batch=batch,
         )
         if out_file is not None:
-            if recover_counts:
-                raise invalid("recover_counts", "False with out_file", "True")
-            return predict_to_file(self.module, job, out_file, batch_size, threshold, self.device)
+            if recover_counts or interval is not None:
+                raise invalid("recover_counts, interval", "False and None with out_file", "others")
+            return predict_to_file(
+                self.module, job, out_file, batch_size, threshold, self.device, self._confidence
+            )
         prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device)
+        self._trust(job, prediction, interval)
         if recover_counts:
             prediction.layers["recovered_counts"] = self._recovered_counts(
                 prediction, job.target_space, self.module.likelihoods[job.target]
@@ -267,11 +333,15 @@ class InferenceMixin:
             data, index, preprocess=preprocess, missing_features=missing, layer=layer
         )
         extra = self._extra(data, index, adata)
+        codes = self._batch_codes(data, adata)
         blocks = run_batches(
             self.module,
             matrix,
             lambda x, rows: self.module.latent_mean(
-                x, index, None if extra is None else dense_rows(extra, rows, self.device)
+                x,
+                index,
+                None if extra is None else dense_rows(extra, rows, self.device),
+                None if codes is None else torch.from_numpy(codes[rows]).to(self.device),
             ),
             batch_size=batch_size,
             device=self.device,

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 from mudata import MuData
+from scvi import REGISTRY_KEYS
 from scvi.model.base import BaseModelClass
 
 from .._constants import COUNTS_KEYS, MODALITY_KEYS
@@ -19,6 +20,7 @@ from .._validation import check_choice, missing
 from ..kinds import infer_kind
 from ..module import ButterflyModule
 from ..train import ButterflyTrainingPlan
+from ._adapt_mixin import AdaptMixin
 from ._features import FeatureSpace, binarised, feature_mean_std
 from ._inference_mixin import InferenceMixin
 from ._parts import ACCESSIBILITY_TARGETS, build_module
@@ -27,9 +29,18 @@ from ._save_mixin import SaveLoadMixin
 from ._setup import resolve_per_modality
 from ._setup_mixin import SETUP_ARGS, SetupMixin
 from ._training_mixin import TrainingMixin
+from ._trust_mixin import TrustMixin
 
 
-class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, BaseModelClass):
+class ButterflyModel(
+    SetupMixin,
+    TrainingMixin,
+    InferenceMixin,
+    TrustMixin,
+    AdaptMixin,
+    SaveLoadMixin,
+    BaseModelClass,
+):
     """Translate between two modalities of single cells (scButterfly).
 
     Dual-aligned variational autoencoders with a shared latent space, adversarial alignment
@@ -60,6 +71,13 @@ class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, B
         ``"mean"``: initialise each decoder's output layer at the per-feature mean (and
         standard deviation) of the training data's likelihood target; ``"random"``: the
         paper's initialisation. ``None`` takes the preset's choice.
+    batch_covariate
+        Condition the networks on the ``batch_key`` given to :meth:`setup_mudata`: a learned
+        vector per batch and modality added to the encoder's output and to the decoder's
+        input, so that a second donor or lab is not translated as if it were the first;
+        :meth:`translate` can then decode as any training batch (``batch=``), and
+        :meth:`adapt` fits vectors for new batches. ``None`` takes the preset's choice (off:
+        ``docs/benchmarks.md``, "Batches").
     **module_kwargs
         Overrides of :class:`~butterflyvi.module.ButterflyModule` arguments (``n_latent``,
         ``dropout``, ``mask_rates``, ``kl_weights``, ``reconstruction_weights``, …).
@@ -88,6 +106,7 @@ class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, B
         preset: Literal["default", "paper", "scaled", "binary", "crossmp"] = "default",
         likelihoods: Mapping[str, str] | None = None,
         output_init: Literal["mean", "random"] | None = None,
+        batch_covariate: bool | None = None,
         **module_kwargs,
     ):
         super().__init__(mdata)
@@ -111,6 +130,8 @@ class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, B
             for modality, extra in (args.get("extra_inputs") or {}).items()
         }
         self.preset_ = preset
+        self.batch_key_ = args.get("batch_key")
+        self.batches_ = self._training_batches(batch_covariate)
         self._build_module(likelihoods, module_kwargs)
         output_init = output_init or preset_kwargs(preset, "model")["output_init"]
         check_choice(output_init, name="output_init", choices=("mean", "random"))
@@ -136,6 +157,22 @@ class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, B
     def is_loaded_without_data(self) -> bool:
         """Whether the model has no registered data (loaded from a file without them)."""
         return self.adata is None
+
+    def _training_batches(self, batch_covariate: bool | None) -> list[str]:
+        """The batches the networks condition on (none without ``batch_covariate``)."""
+        if batch_covariate is None:
+            batch_covariate = preset_kwargs(self.preset_, "model").get("batch_covariate", False)
+        if not batch_covariate:
+            return []
+        if self.batch_key_ is None:
+            raise missing(
+                "batch_covariate",
+                "a batch_key given to setup_mudata",
+                "none",
+                "Run setup_mudata(mdata, ..., batch_key='donor') first.",
+            )
+        mapping = self.adata_manager.get_state_registry(REGISTRY_KEYS.BATCH_KEY).categorical_mapping
+        return [str(b) for b in mapping]
 
     def _resolve_likelihoods(self, likelihoods: Mapping[str, str] | None) -> list[str | None]:
         """Each modality's likelihood: by modality name, else by kind, else the preset's."""
@@ -171,6 +208,7 @@ class ButterflyModel(SetupMixin, TrainingMixin, InferenceMixin, SaveLoadMixin, B
                 (len(extras[m]["var_names"]), extras[m]["kind"]) if m in extras else None
                 for m in self.modalities_
             ],
+            n_batch=len(getattr(self, "batches_", None) or []),
             **kwargs,
         )
         names = [lik.name for lik in self.module.likelihoods]

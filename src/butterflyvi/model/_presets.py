@@ -25,7 +25,7 @@ _PAPER_SCHEDULE = {
 def _scbutterfly(output_init: str, likelihoods: dict, plan: dict) -> dict[str, dict]:
     """A preset of the scButterfly architecture and schedule (the paper's networks)."""
     return {
-        "model": {"output_init": output_init},
+        "model": {"output_init": output_init, "batch_covariate": False},
         "likelihoods": likelihoods,
         "module": {},
         "plan": plan,
@@ -57,7 +57,7 @@ PRESETS: dict[str, dict[str, dict]] = {
 # 512, early stopping after 25 epochs, one training phase. Values by kind apply to any
 # modality order.
 PRESETS["crossmp"] = {
-    "model": {"output_init": "random"},
+    "model": {"output_init": "random", "batch_covariate": False},
     "likelihoods": {"expression": "nb", "accessibility": "bernoulli", "protein": "nb"},
     "module": {
         "n_embedding": 16,

@@ -110,6 +110,9 @@ class SaveLoadMixin:
         model = cls._from_saved(adata or None, registry, init_params, attributes)
         state = dict(contents[SAVE_KEYS.MODEL_STATE_DICT_KEY])
         state.pop("pyro_param_store", None)
+        adapted = len(getattr(model, "batches_", None) or []) - model.module.n_batch
+        if adapted > 0:  # batches added by adapt() after training
+            model.module.add_batches(adapted)
         try:
             model.module.load_state_dict(state)
         except RuntimeError as err:
@@ -146,6 +149,7 @@ class SaveLoadMixin:
             for name in ("modalities_", "kinds_", "features_", "preprocessing_", "layers_"):
                 setattr(model, name, attributes[name])
             model.extras_ = attributes.get("extras_", {})
+            model.batches_ = list(attributes.get("batches_", []))
             model.preset_ = non_kwargs.get("preset", "default")
             model._build_module(non_kwargs.get("likelihoods"), kwargs)
         model.init_params_ = init_params

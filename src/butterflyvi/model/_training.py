@@ -9,7 +9,7 @@ from scvi.dataloaders import DataSplitter
 from scvi.model._utils import use_distributed_sampler
 from scvi.train import TrainRunner
 
-from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
+from .._constants import BATCH_KEY, COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from .._validation import check_batch_size, check_epochs, invalid
 from ..train import (
     VALIDATION_MONITOR,
@@ -25,10 +25,12 @@ logger = logging.getLogger(__name__)
 
 
 def loaded_keys(model: ButterflyModel) -> list[str]:
-    """Registry keys a minibatch must hold: both modalities, the counts a likelihood fits and
-    extra inputs.
+    """Registry keys a minibatch must hold: both modalities, the counts a likelihood fits,
+    extra inputs and the batches the networks condition on.
     """
     keys = list(MODALITY_KEYS)
+    if model.module.n_batch:
+        keys.append(BATCH_KEY)
     for m in range(2):
         if model.module.uses_counts(m):
             keys.append(COUNTS_KEYS[m])

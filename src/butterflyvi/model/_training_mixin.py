@@ -30,6 +30,7 @@ class TrainingMixin:
         data_on_device: bool | Literal["auto"] = "auto",
         plan_kwargs: dict | None = None,
         datasplitter_kwargs: dict | None = None,
+        calibrate: bool = True,
         **trainer_kwargs,
     ):
         """Train both phases in one call (keyword arguments only).
@@ -66,6 +67,10 @@ class TrainingMixin:
             ``lr_discriminator``, ``n_epochs_kl_warmup``, ``adversarial_gate``, …).
         datasplitter_kwargs
             Extra keyword arguments of the scvi-tools ``DataSplitter``.
+        calibrate
+            Afterwards, keep reference cells (:meth:`build_reference`, from the training
+            cells) and calibrate on the validation cells (:meth:`calibrate`, with at least 20
+            of them), so that translations carry a confidence and can carry intervals.
         **trainer_kwargs
             Passed to the Lightning trainer.
         """
@@ -77,7 +82,7 @@ class TrainingMixin:
             "early_stopping_patience": early_stopping_patience,
         }
         schedule.update({k: v for k, v in given.items() if v is not None})
-        return fit(
+        result = fit(
             self,
             **schedule,
             early_stopping=early_stopping,
@@ -94,3 +99,9 @@ class TrainingMixin:
             datasplitter_kwargs=dict(datasplitter_kwargs or {}),
             trainer_kwargs=trainer_kwargs,
         )
+        if calibrate:
+            self.build_reference()
+            validation = getattr(self, "validation_indices", None)
+            if validation is not None and len(validation) >= 20:
+                self.calibrate()
+        return result

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
-from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
+from .._constants import BATCH_KEY, COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from ._layers import input_dropout
 from ._likelihoods import Likelihood
 from ._networks import (
@@ -107,6 +107,10 @@ class ButterflyModule(BaseModuleClass):
     extras
         For each modality, ``None`` or ``(n_features, build_encoder, layout)`` of an extra
         input whose encoding is added to the modality's (CrossMP's gene activity).
+    n_batch
+        Batches the networks condition on (0: none). Each batch has a learned vector per
+        modality added to the encoder's output and one added to the decoder's input (both
+        start at 0); batch ``-1`` means none in particular (the mean of the batch vectors).
     """
 
     def __init__(
@@ -135,6 +139,7 @@ class ButterflyModule(BaseModuleClass):
         alignment: Literal["adversarial", "kl"] = "adversarial",
         alignment_weight: float | None = None,
         extras: Sequence[tuple[int, EncoderBuilder, object] | None] = (None, None),
+        n_batch: int = 0,
     ):
         super().__init__()
         if alignment not in ALIGNMENTS:
@@ -203,6 +208,40 @@ class ButterflyModule(BaseModuleClass):
         self.discriminators = nn.ModuleList(
             [Discriminator(n_embedding, discriminator_hidden) for _ in range(2)]
         )
+        self.n_batch = int(n_batch)
+        # Registered only with batches, so that modules without them keep their saved layout.
+        self.batch_in = self.batch_out = None
+        if self.n_batch:
+            self.batch_in = nn.Parameter(torch.zeros(2, self.n_batch, n_embedding))
+            self.batch_out = nn.Parameter(torch.zeros(2, self.n_batch, n_embedding))
+
+    # ------------------------------------------------------------------ batches
+    def batch_shift(
+        self, table: torch.Tensor, modality: int, batch: torch.Tensor | None
+    ) -> torch.Tensor | float:
+        """The batch vectors of ``batch`` (cell-wise indices, ``-1``: the mean vector) from
+        ``table`` (``batch_in`` or ``batch_out``), or 0 without batches.
+        """
+        if batch is None or self.n_batch == 0:
+            return 0.0
+        rows = table[modality]
+        index = batch.reshape(-1).long()
+        shift = rows[index.clamp_min(0)]
+        unknown = index < 0
+        if bool(unknown.any()):
+            shift = torch.where(unknown[:, None], rows.mean(0, keepdim=True), shift)
+        return shift
+
+    @torch.no_grad()
+    def add_batches(self, n_new: int) -> None:
+        """Grow the batch tables by ``n_new`` batches, started at the mean vector."""
+        if self.n_batch == 0:
+            raise ValueError("n_batch: expected a module built with batches, found none.")
+        for name in ("batch_in", "batch_out"):
+            table = getattr(self, name)
+            mean = table.mean(1, keepdim=True).expand(-1, n_new, -1)
+            setattr(self, name, nn.Parameter(torch.cat([table.data, mean], dim=1)))
+        self.n_batch += int(n_new)
 
     @torch.no_grad()
     def initialize_outputs(self, means: Sequence[np.ndarray], stds: Sequence[np.ndarray]) -> None:
@@ -228,16 +267,34 @@ class ButterflyModule(BaseModuleClass):
 
     # ------------------------------------------------------------------ parameter groups
     def pretrain_parameters(self) -> list[nn.Parameter]:
-        """Parameters trained in phase 1: encoders, single-modality heads, decoders, likelihoods."""
-        modules = [self.encoders, self.pretrain_heads, self.decoders, self.likelihoods]
-        return [p for m in modules for p in m.parameters()]
+        """Parameters trained in phase 1: encoders (extra inputs' included), single-modality
+        heads, decoders, likelihoods, batch vectors.
+        """
+        modules = [
+            self.encoders,
+            self.extra_encoders,
+            self.pretrain_heads,
+            self.decoders,
+            self.likelihoods,
+        ]
+        return [p for m in modules for p in m.parameters()] + self.batch_parameters()
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Parameters trained by the phase-2 generator step: encoders, translator, decoders,
-        likelihoods.
+        """Parameters trained by the phase-2 generator step: encoders (extra inputs'
+        included), translator, decoders, likelihoods, batch vectors.
         """
-        modules = [self.encoders, self.translator, self.decoders, self.likelihoods]
-        return [p for m in modules for p in m.parameters()]
+        modules = [
+            self.encoders,
+            self.extra_encoders,
+            self.translator,
+            self.decoders,
+            self.likelihoods,
+        ]
+        return [p for m in modules for p in m.parameters()] + self.batch_parameters()
+
+    def batch_parameters(self) -> list[nn.Parameter]:
+        """The batch vectors (none without batches)."""
+        return [] if self.n_batch == 0 else [self.batch_in, self.batch_out]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """Parameters of the two discriminators."""
@@ -245,12 +302,17 @@ class ButterflyModule(BaseModuleClass):
 
     # ------------------------------------------------------------------ pieces
     def encode(
-        self, x: torch.Tensor, modality: int, extra: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        modality: int,
+        extra: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Encoder space of ``x`` (plus the encoding of its extra input, when the modality has
-        one); inputs are masked (inverted dropout) in training only.
+        one, and its batch vector); inputs are masked (inverted dropout) in training only.
         """
         h = self.encoders[modality](input_dropout(x, self.mask_rates[modality], self.training))
+        h = h + self.batch_shift(self.batch_in, modality, batch)
         key = str(modality)
         if key in self.extra_encoders:
             if extra is None:
@@ -320,6 +382,16 @@ class ButterflyModule(BaseModuleClass):
         return self.likelihoods[modality].baseline(mean, mean_square)
 
     # ------------------------------------------------------------------ phase 1
+    def decode(
+        self, embedding: torch.Tensor, modality: int, batch: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Pre-activation output of modality ``modality`` from its encoder space (with the
+        batch vector of ``batch`` added first).
+        """
+        return self.decoders[modality](
+            embedding + self.batch_shift(self.batch_out, modality, batch)
+        )
+
     def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_weight: float) -> LossOutput:
         """Phase-1 loss: each modality's autoencoder alone, ``L_rec + kl_weight · w_m · KL``.
 
@@ -329,9 +401,12 @@ class ButterflyModule(BaseModuleClass):
         total = 0.0
         rec, kl = {}, {}
         for m, key in enumerate(MODALITY_KEYS):
-            head = self.pretrain_heads[m](self.encode(tensors[key], m, tensors.get(EXTRA_KEYS[m])))
+            batch = tensors.get(BATCH_KEY)
+            head = self.pretrain_heads[m](
+                self.encode(tensors[key], m, tensors.get(EXTRA_KEYS[m]), batch)
+            )
             target = self.loss_target(tensors, m)
-            rec[m] = self.reconstruction_loss(self.decoders[m](head["out"]), target, m)
+            rec[m] = self.reconstruction_loss(self.decode(head["out"], m, batch), target, m)
             kl[m] = kl_to_standard_normal(head["mean"], head["log_var"])
             total = total + rec[m] + kl_weight * self.kl_weights[m] * kl[m]
         return LossOutput(
@@ -348,6 +423,7 @@ class ButterflyModule(BaseModuleClass):
             "x_1": tensors[MODALITY_KEYS[1]],
             "extra_0": tensors.get(EXTRA_KEYS[0]),
             "extra_1": tensors.get(EXTRA_KEYS[1]),
+            "batch": tensors.get(BATCH_KEY),
         }
 
     @auto_move_data
@@ -357,11 +433,12 @@ class ButterflyModule(BaseModuleClass):
         x_1: torch.Tensor,
         extra_0: torch.Tensor | None = None,
         extra_1: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Encoder embeddings ``h_m`` and latent posteriors ``mean_m``, ``log_var_m``, ``z_m``."""
         out = {}
         for m, (x, extra) in enumerate(((x_0, extra_0), (x_1, extra_1))):
-            h = self.encode(x, m, extra)
+            h = self.encode(x, m, extra, batch)
             post = self.translator.encode(h, m)
             out[f"h_{m}"] = h
             out[f"mean_{m}"] = post["mean"]
@@ -370,10 +447,16 @@ class ButterflyModule(BaseModuleClass):
         return out
 
     def _get_generative_input(self, tensors, inference_outputs, **kwargs):
-        return {"z_0": inference_outputs["z_0"], "z_1": inference_outputs["z_1"]}
+        return {
+            "z_0": inference_outputs["z_0"],
+            "z_1": inference_outputs["z_1"],
+            "batch": tensors.get(BATCH_KEY),
+        }
 
     @auto_move_data
-    def generative(self, z_0: torch.Tensor, z_1: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generative(
+        self, z_0: torch.Tensor, z_1: torch.Tensor, batch: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """For every source ``s`` and target ``t``: translated embedding ``emb_s_t`` and the
         decoder's pre-activation output ``pre_s_t`` (s = t: reconstruction). These key names
         are the contract between the module and the training plan.
@@ -383,7 +466,7 @@ class ButterflyModule(BaseModuleClass):
             for t in range(2):
                 emb = self.translator.decode(z, t)
                 out[f"emb_{s}_{t}"] = emb
-                out[f"pre_{s}_{t}"] = self.decoders[t](emb)
+                out[f"pre_{s}_{t}"] = self.decode(emb, t, batch)
         return out
 
     def discriminator_loss(
@@ -487,21 +570,61 @@ class ButterflyModule(BaseModuleClass):
         target: int,
         library: torch.Tensor | None = None,
         extra: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
+        target_batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predicted profile in modality ``target`` from ``x`` of ``source`` (the likelihood's
         prediction; with ``library``, a count likelihood returns expected counts; ``extra``:
-        the source's extra input, when it has one).
+        the source's extra input, when it has one; ``batch``: the cells' batches, ``-1`` for
+        none in particular; ``target_batch``: the batch to decode as, default ``batch``).
 
         Uses the latent mean (no sampling) and no input masking when the module is in eval
         mode.
         """
-        z = self.translator.encode(self.encode(x, source, extra), source)["z"]
-        pre = self.decoders[target](self.translator.decode(z, target))
+        z = self.translator.encode(self.encode(x, source, extra, batch), source)["z"]
+        decode_as = batch if target_batch is None else target_batch
+        pre = self.decode(self.translator.decode(z, target), target, decode_as)
         return self.likelihoods[target].predict(pre, library)
 
     @torch.inference_mode()
     def latent_mean(
-        self, x: torch.Tensor, source: int, extra: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        source: int,
+        extra: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean of the shared latent posterior of ``x`` from modality ``source``."""
-        return self.translator.encode(self.encode(x, source, extra), source)["mean"]
+        return self.translator.encode(self.encode(x, source, extra, batch), source)["mean"]
+
+    @torch.inference_mode()
+    def cell_summary(
+        self,
+        x: torch.Tensor,
+        source: int,
+        extra: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Per cell of ``x``: its latent mean, the mean log-variance of its latent posterior
+        and the squared error of its own reconstruction (0 for a count likelihood), as
+        ``(n, n_latent + 2)`` — what the calibration reads to tell easy cells from hard ones.
+        """
+        post = self.translator.encode(self.encode(x, source, extra, batch), source)
+        pre = self.decode(self.translator.decode(post["mean"], source), source, batch)
+        likelihood = self.likelihoods[source]
+        if likelihood.uses_counts:
+            error = torch.zeros(x.shape[0], device=x.device)
+        else:
+            error = (likelihood.predict(pre) - likelihood.target(x)).pow(2).mean(1)
+        return torch.cat(
+            [post["mean"], post["log_var"].mean(1, keepdim=True), error[:, None]], dim=1
+        )
+
+    def reconstruction(
+        self, x: torch.Tensor, modality: int, batch: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Pre-activation output of ``modality`` from its own input through the shared latent
+        mean (the path :meth:`~butterflyvi.ButterflyModel.adapt` fits new batches on).
+        """
+        z = self.translator.encode(self.encode(x, modality, None, batch), modality)["mean"]
+        return self.decode(self.translator.decode(z, modality), modality, batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 
+import numpy as np
+import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
@@ -46,6 +48,25 @@ def _paired(train_mod1: AnnData, train_mod2: AnnData) -> MuData:
     return MuData(parts)
 
 
+def held_out(batches: np.ndarray, seed: int, fraction: float = 0.15) -> np.ndarray:
+    """Positions of the training cells held out to choose the epoch and the blend: whole
+    batches when there are three or more (the test cells come from unseen batches, so the
+    choice should see a batch shift too), else a random ``fraction`` of the cells.
+    """
+    rng = np.random.default_rng(seed)
+    names = pd.unique(batches)
+    if len(names) >= 3:
+        chosen, total = [], 0
+        for name in rng.permutation(names):
+            if total >= fraction * len(batches) or len(chosen) == len(names) - 1:
+                break
+            chosen.append(name)
+            total += int((batches == name).sum())
+        return np.flatnonzero(np.isin(batches, chosen))
+    n = max(2, round(fraction * len(batches)))
+    return np.sort(rng.choice(len(batches), n, replace=False))
+
+
 def schedule(n_cells: int, max_epochs: int | None = None) -> dict[str, int]:
     """Epochs and minibatch size for ``n_cells`` training cells: the default preset's 200
     integrative epochs for small data, fewer for large (at most :data:`MAX_STEPS` minibatch
@@ -76,7 +97,9 @@ def predict_modality(
     ``predict_modality`` task.
 
     A :class:`~butterflyvi.ButterflyModel` (``preset="default"``, every modality fitted on its
-    normalised values) is trained on the paired training cells with 15 % of them held out; then
+    normalised values) is trained on the paired training cells with about 15 % of them held
+    out (whole batches when there are three or more, as the test cells come from unseen
+    batches); then
     :func:`butterflyvi.tl.ensemble_translate` blends it with a kernel ridge (Guanlab's SVD sizes
     by direction), a kNN regressor and the training mean — the simple predictors' SVD fitted on
     training and test cells together — with weights, a scale and a threshold chosen on the
@@ -124,12 +147,16 @@ def predict_modality(
         counts_layer=None,
     )
     model = ButterflyModel(reference)
+    batches = train_mod1.obs.get("batch", pd.Series("one", index=train_mod1.obs_names))
+    validation = held_out(batches.astype(str).to_numpy(), seed)
+    training = np.setdiff1d(np.arange(train_mod1.n_obs), validation)
     model.train(
-        **schedule(train_mod1.n_obs, max_epochs),
-        train_size=0.85,
+        **schedule(len(training), max_epochs),
+        external_indexing=[training, validation, np.zeros(0, dtype=np.int64)],
         accelerator="auto",
         enable_progress_bar=False,
         enable_model_summary=False,
+        calibrate=False,  # the blend is chosen on the held-out cells instead
     )
     query = AnnData(X=normalized(test_mod1, "input_test_mod1"), obs=test_mod1.obs[[]].copy())
     query.var_names = train_mod1.var_names.astype(str)

@@ -22,7 +22,7 @@ from ._baselines import knn_translate, ridge_translate
 MEMBERS = ("model", "ridge", "knn", "mean")
 #: Global scales and value thresholds tried after the weights (RMSE and MAE depend on them,
 #: the correlations do not).
-SCALES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+SCALES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
 THRESHOLD_QUANTILES = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: Validation cells and features the weights are scored on at most (a seeded subsample).
 SEARCH_CELLS, SEARCH_FEATURES = 400, 3000

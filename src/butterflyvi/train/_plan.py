@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import lightning.pytorch as pl
 import torch
 
-from .._constants import COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
+from .._constants import BATCH_KEY, COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
 from .._validation import invalid
 from ..module import ButterflyModule
 from ._correlation import FeatureCorrelation
@@ -251,7 +251,10 @@ class ButterflyTrainingPlan(pl.LightningModule):
 
     def _batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         keys = [*MODALITY_KEYS, *(k for k in (*COUNTS_KEYS, *EXTRA_KEYS) if k in batch)]
-        return {key: batch[key].float() for key in keys}
+        tensors = {key: batch[key].float() for key in keys}
+        if BATCH_KEY in batch:  # batch codes stay integers
+            tensors[BATCH_KEY] = batch[BATCH_KEY].long().reshape(-1)
+        return tensors
 
     def training_step(self, batch, batch_idx):
         """One minibatch of the current phase."""

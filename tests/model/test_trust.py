@@ -1,0 +1,125 @@
+"""How far to trust a translation, on real held-out cells: interval coverage and width,
+calibrated probabilities, a confidence that ranks cells by their error and flags a cell
+type the model never saw, labels from the reference, and all of it saved with the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as ss
+from anndata import AnnData
+
+import butterflyvi as bf
+from _tiny import QUIET
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+LEFT_OUT = "Ast"  # astrocytes: never trained on, never calibrated on
+
+
+@pytest.fixture(scope="module")
+def trained():
+    mdata = bf.datasets.snareseq_demo()
+    bf.pp.preprocess_rna(mdata, mod="rna")
+    bf.pp.preprocess_atac(mdata, mod="atac")
+    types = mdata.obs["cell_type"].astype(str).to_numpy()
+    known = np.flatnonzero(types != LEFT_OUT)
+    perm = np.random.default_rng(0).permutation(known)
+    train, validation, test = perm[:1250], perm[1250:1550], perm[1550:]
+    unseen = np.flatnonzero(types == LEFT_OUT)
+    bf.ButterflyModel.setup_mudata(mdata)
+    model = bf.ButterflyModel(mdata)
+    held = np.concatenate([test, unseen])  # scvi-tools wants every cell in one part
+    model.train(
+        max_epochs_pretrain=5, max_epochs=15, external_indexing=[train, validation, held], **QUIET
+    )
+    return model, mdata, mdata[mdata.obs_names[test]].copy(), mdata[mdata.obs_names[unseen]].copy()
+
+
+def observed(model, cells, target):
+    index = model.modalities_.index(target)
+    source = next(m for m in model.modalities_ if m != target)
+    return model._observed(cells, index, cells[source])
+
+
+@pytest.mark.parametrize(("source", "target"), [("rna", "atac"), ("atac", "rna")])
+def test_intervals_cover_the_level_and_are_narrower_than_naive(trained, source, target):
+    model, mdata, test, _ = trained
+    prediction = model.translate(test, source=source, interval=0.9, threshold=0)
+    truth = observed(model, test, target)
+    lower, upper = prediction.layers["lower"].toarray(), prediction.layers["upper"]
+    assert prediction.uns["interval"] == 0.9 and lower.shape == upper.shape == truth.shape
+    coverage = bf.metrics.coverage(lower, upper, truth)
+    assert abs(coverage["coverage"] - 0.9) <= 0.03
+    # naive: the training mean ± the 90 % quantile of the calibration cells' |residual|
+    train = mdata[mdata.obs_names[model.train_indices]].copy()
+    mean = observed(model, train, target).mean(axis=0)
+    calibration = mdata[mdata.obs_names[model.validation_indices]].copy()
+    half = np.quantile(np.abs(observed(model, calibration, target) - mean), 0.9)
+    assert coverage["mean_width"] < 0.8 * 2 * half
+
+
+def test_probabilities_are_calibrated(trained):
+    model, _, test, _ = trained
+    probability = model.translate(test, source="rna", threshold=0).X.toarray()
+    truth = observed(model, test, "atac")
+    error = bf.metrics.calibration_error(probability, truth)
+    closed = bf.metrics.calibration_error(np.zeros_like(probability), truth)
+    assert error <= closed / 5
+
+
+def test_confidence_ranks_cells_by_error_and_flags_an_unseen_type(trained):
+    model, _, test, unseen = trained
+    for source, target in (("rna", "atac"), ("atac", "rna")):
+        prediction = model.translate(test, source=source, threshold=0)
+        confidence = prediction.obs["translation_confidence"].to_numpy()
+        assert ((confidence >= 0) & (confidence <= 1)).all()
+        error = np.abs(prediction.X.toarray() - observed(model, test, target)).mean(axis=1)
+        assert ss.spearmanr(confidence, error)[0] < -0.2
+    for source in ("rna", "atac"):
+        inside = model.translate(test, source=source).obs["translation_confidence"]
+        outside = model.translate(unseen, source=source).obs["translation_confidence"]
+        auroc = ss.mannwhitneyu(inside, outside).statistic / (len(inside) * len(outside))
+        assert auroc > 0.7
+
+
+def test_calibration_and_reference_are_saved_with_the_model(trained, tmp_path):
+    model, _, test, _ = trained
+    model.build_reference(label_key="cell_type")
+    expected = model.translate(test, source="atac", interval=0.8)
+    model.save(tmp_path / "m", save_anndata=False)
+    loaded = bf.ButterflyModel.load(tmp_path / "m", accelerator="cpu")
+    again = loaded.translate(test, source="atac", interval=0.8)
+    np.testing.assert_allclose(
+        again.obs["translation_confidence"], expected.obs["translation_confidence"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        again.layers["upper"], expected.layers["upper"], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_annotation_from_the_reference_beats_the_majority_label(trained):
+    model, _, test, _ = trained
+    model.build_reference(label_key="cell_type")
+    rna = test["rna"].copy()
+    model.annotate(rna, source="rna", min_confidence=0.0)
+    truth = test.obs["cell_type"].astype(str).to_numpy()
+    accuracy = float((rna.obs["predicted_cell_type"].astype(str).to_numpy() == truth).mean())
+    majority = float(pd.Series(truth).value_counts(normalize=True).iloc[0])
+    assert accuracy > majority + 0.1
+    assert rna.obsm["X_reference_umap"].shape == (rna.n_obs, 2)
+    assert np.isfinite(rna.obsm["X_reference_umap"]).all()
+
+
+def test_an_uncalibrated_model_refuses_intervals(trained):
+    model, _, test, _ = trained
+    raw = AnnData(test["rna"].X, obs=test["rna"].obs[[]], var=test["rna"].var[[]])
+    saved = model.calibration_
+    model.calibration_ = None
+    try:
+        with pytest.raises(ValueError, match="interval: expected a calibrated model"):
+            model.translate(raw, source="rna", interval=0.9)
+        assert "translation_confidence" not in model.translate(raw, source="rna").obs
+    finally:
+        model.calibration_ = saved
