@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 import butterflyvi as bf
 from _synthetic import tiny_paired
@@ -79,6 +80,13 @@ def test_adapt_fits_the_new_batch_and_leaves_the_training_batches(trained, tmp_p
         atol=1e-6,
     )
     assert not np.allclose(model.translate(new, source="rna", threshold=0).X.toarray(), before_new)
+    with pytest.raises(ValueError, match=r"did not train on .* training batches \['A'\]"):
+        model.adapt(old, source="rna")
+    # the adapted batch can be fitted again on its other modality
+    rna_vectors = model.module.batch_in[0, 2].clone()
+    model.adapt(mdata["atac"][mdata.obs["batch"] == "C"].copy(), source="atac", max_epochs=5)
+    assert model.batches_ == ["A", "B", "C"] and model.adapted_batches_ == ["C"]
+    assert torch.equal(model.module.batch_in[0, 2], rna_vectors)  # rna's vectors kept
     model.save(tmp_path / "adapted", save_anndata=False)
     loaded = bf.ButterflyModel.load(tmp_path / "adapted", accelerator="cpu")
     assert loaded.batches_ == ["A", "B", "C"]

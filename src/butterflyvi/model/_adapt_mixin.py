@@ -45,7 +45,8 @@ class AdaptMixin:
         started at the mean of the training batches' and fitted to reconstruct the query's
         ``source`` profiles through the shared latent space; every trained weight stays as it
         was, so translations of the training batches do not change. Afterwards
-        :meth:`translate` uses the fitted vectors for those cells.
+        :meth:`translate` uses the fitted vectors for those cells. A batch adapted before can
+        be adapted again, e.g. on its other modality.
 
         Parameters
         ----------
@@ -82,23 +83,31 @@ class AdaptMixin:
             data, index, preprocess="auto", missing_features="auto", layer=None
         )
         names = self._query_batches(data, adata, batch)
-        new = [b for b in pd.unique(names) if b not in self.batches_]
-        if not new:
+        adapted = list(getattr(self, "adapted_batches_", None) or [])
+        trained = [b for b in self.batches_ if b not in adapted]
+        seen = sorted(set(pd.unique(names)) & set(trained))
+        if seen:
             raise invalid(
-                "data", "cells of batches the model has not seen", f"only {self.batches_}"
+                "data",
+                "cells of batches the model did not train on (new or adapted before)",
+                f"cells of the training batches {seen}",
             )
-        first_new = len(self.batches_)
-        self.module.add_batches(len(new))
-        self.batches_ = [*self.batches_, *new]
-        codes = names.map({b: i for i, b in enumerate(self.batches_)}).to_numpy(dtype=np.int64)
+        new = [b for b in pd.unique(names) if b not in self.batches_]
+        if new:
+            self.module.add_batches(len(new))
+            self.batches_ = [*self.batches_, *new]
+            self.adapted_batches_ = [*adapted, *new]
+        lookup = {b: i for i, b in enumerate(self.batches_)}
+        codes = names.map(lookup).to_numpy(dtype=np.int64)
         self.adapt_history_ = self._fit_batch_vectors(
-            matrix, codes, index, first_new, max_epochs, batch_size, lr, seed
+            matrix, codes, index, np.unique(codes), max_epochs, batch_size, lr, seed
         )
         return self
 
-    def _fit_batch_vectors(self, matrix, codes, index, first_new, epochs, batch_size, lr, seed):
-        """Adam on the new rows of ``index``'s batch vectors only; the module stays in eval
-        mode (no masking, no dropout, fixed BatchNorm statistics). Returns the epoch losses.
+    def _fit_batch_vectors(self, matrix, codes, index, rows, epochs, batch_size, lr, seed):
+        """Adam on the batch vectors ``rows`` of modality ``index`` only; the module stays in
+        eval mode (no masking, no dropout, fixed BatchNorm statistics). Returns the epoch
+        losses.
         """
         module, device = self.module, self.device
         tables = (module.batch_in, module.batch_out)
@@ -106,7 +115,7 @@ class AdaptMixin:
         for parameter in frozen:
             parameter.requires_grad_(False)
         mask = torch.zeros_like(module.batch_in)
-        mask[index, first_new:] = 1.0
+        mask[index, torch.as_tensor(rows)] = 1.0
         for table in tables:
             table.requires_grad_(True)
         optimiser = torch.optim.Adam(tables, lr=lr)
@@ -119,9 +128,9 @@ class AdaptMixin:
                 order = rng.permutation(matrix.shape[0])
                 losses = []
                 for start in range(0, len(order), batch_size):
-                    rows = np.sort(order[start : start + batch_size])
-                    x = torch.from_numpy(next(iterate_rows(matrix[rows], len(rows)))).to(device)
-                    batch = torch.from_numpy(codes[rows]).to(device)
+                    cells = np.sort(order[start : start + batch_size])
+                    x = torch.from_numpy(next(iterate_rows(matrix[cells], len(cells)))).to(device)
+                    batch = torch.from_numpy(codes[cells]).to(device)
                     pre = module.reconstruction(x, index, batch)
                     loss = likelihood.loss(pre, likelihood.target(x))
                     optimiser.zero_grad()

@@ -50,8 +50,11 @@ def knn_distance(reference: np.ndarray, latent: np.ndarray, k: int = K_NEIGHBOUR
 
 def spread(prediction, binary: bool) -> np.ndarray:
     """Per cell: mean ``p (1 - p)`` of a probability prediction, else mean ``|prediction|``."""
+    # float64 in both forms, so a streamed (dense) and an in-memory (CSR) prediction agree
     values = (
-        prediction.copy() if sp.issparse(prediction) else np.array(prediction, dtype=np.float64)
+        sp.csr_matrix(prediction, dtype=np.float64)
+        if sp.issparse(prediction)
+        else np.array(prediction, dtype=np.float64)
     )
     if sp.issparse(values):
         values.data = values.data * (1 - values.data) if binary else np.abs(values.data)

@@ -80,10 +80,14 @@ def predict_to_file(
     threshold: float,
     device,
     confidence: Callable | None = None,
+    bounds: Callable | None = None,
 ) -> AnnData:
-    """The prediction of ``job`` written block by block to ``out_file``, returned backed;
+    """The prediction of ``job`` written block by block to ``out_file``, returned backed.
+
     ``confidence(job, spread, obs)`` adds the cells' confidence to ``obs`` from the per-cell
-    spread of the predictions, collected block by block.
+    spread of the predictions, collected block by block, and returns their difficulty;
+    ``bounds(difficulty)`` (for intervals) then gives ``f(values, rows) -> (lower, upper)``,
+    applied to the written rows read back block by block into ``layers``.
     """
     from ._calibration import spread
 
@@ -93,8 +97,9 @@ def predict_to_file(
     spreads: list[np.ndarray] = []
 
     def write(block: np.ndarray) -> None:
-        spreads.append(spread(block, binary))
-        writer.append(to_csr(block))
+        rows = to_csr(block)  # the spread of what is returned, as in memory
+        spreads.append(spread(rows, binary))
+        writer.append(rows)
 
     try:
         run_batches(
@@ -106,13 +111,26 @@ def predict_to_file(
             post=write,
         )
         obs = job.cells.obs.copy()
+        difficulty = None
         if confidence is not None and spreads:
-            confidence(job, np.concatenate(spreads), obs)
+            difficulty = confidence(job, np.concatenate(spreads), obs)
+        if bounds is not None:
+            _write_bounds(writer, bounds(difficulty), batch_size)
         path = writer.finish(obs, job.target_space.var(), job.uns)
     except BaseException:
         writer.abort()
         raise
     return open_backed(path)
+
+
+def _write_bounds(writer: CsrRowsWriter, interval: Callable, batch_size: int) -> None:
+    """``layers["lower"]`` and ``["upper"]`` from the written prediction, block by block."""
+    lower, upper = writer.layer("lower"), writer.layer("upper")
+    for start in range(0, writer.n_rows, batch_size):
+        stop = min(start + batch_size, writer.n_rows)
+        low, high = interval(writer.x.rows(start, stop).toarray(), slice(start, stop))
+        lower.append(sp.csr_matrix(low))
+        upper.append(sp.csr_matrix(high))
 
 
 def modality_of(data: AnnData | MuData, space: FeatureSpace, layer: str | None):

@@ -254,7 +254,8 @@ class InferenceMixin:
             Write the prediction to this ``.h5ad`` file block by block (``batch_size`` cells
             at a time) and return it opened backed: with backed ``data`` the memory used does
             not grow with the number of cells. The file appears only once complete; the
-            prediction is then not added to a MuData, and ``recover_counts`` is refused.
+            prediction is then not added to a MuData, and ``recover_counts`` is refused;
+            ``interval`` bounds are written as layers of the file.
         batch
             With a batch covariate (``batch_covariate=True``): translate as if every cell had
             been measured in this training (or adapted) batch. ``None``: each cell's own batch
@@ -292,10 +293,18 @@ class InferenceMixin:
             batch=batch,
         )
         if out_file is not None:
-            if recover_counts or interval is not None:
-                raise invalid("recover_counts, interval", "False and None with out_file", "others")
+            if recover_counts:
+                raise invalid("recover_counts", "False with out_file", "True")
+            bounds = None if interval is None else self._bounds(job, interval)
             return predict_to_file(
-                self.module, job, out_file, batch_size, threshold, self.device, self._confidence
+                self.module,
+                job,
+                out_file,
+                batch_size,
+                threshold,
+                self.device,
+                self._confidence,
+                bounds,
             )
         prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device)
         self._trust(job, prediction, interval)

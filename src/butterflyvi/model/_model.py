@@ -132,6 +132,7 @@ class ButterflyModel(
         self.preset_ = preset
         self.batch_key_ = args.get("batch_key")
         self.batches_ = self._training_batches(batch_covariate)
+        self.adapted_batches_: list[str] = []
         self._build_module(likelihoods, module_kwargs)
         output_init = output_init or preset_kwargs(preset, "model")["output_init"]
         check_choice(output_init, name="output_init", choices=("mean", "random"))

@@ -50,7 +50,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     "binary": _scbutterfly("mean", {"accessibility": "bernoulli"}, {}),
 }
 
-# CrossMP (Lin et al. 2024; docs/method.md, "CrossMP"): 16-d bottlenecks, ReLU MLPs for
+# CrossMP (Lyu et al., Genes 2024; docs/method.md, "CrossMP"): 16-d bottlenecks, ReLU MLPs for
 # expression, two PReLU layers per chromosome for accessibility, an NB expression decoder
 # 16 → 64, a sigmoid accessibility decoder, the two bottlenecks pulled together by a KL term
 # (no discriminators, no prior), loss weights 1.33 (RNA) and 1 (ATAC), Adam lr 0.01, batch

@@ -17,20 +17,10 @@ from anndata.io import write_elem
 _CHUNK = 1 << 20
 
 
-class CsrRowsWriter:
-    """Rows of a CSR ``X`` appended to a new ``.h5ad`` file; ``finish`` adds obs, var, uns.
+class _CsrRows:
+    """One CSR matrix of the file, grown by appending rows."""
 
-    The file is written under a temporary name and renamed when complete, so an interrupted
-    translation never leaves a file that looks whole.
-    """
-
-    def __init__(self, path: str | Path, n_cols: int):
-        self.path = Path(path)
-        self.partial = self.path.with_name(f".{self.path.name}.partial")
-        self.file = h5py.File(self.partial, "w")
-        self.file.attrs["encoding-type"] = "anndata"
-        self.file.attrs["encoding-version"] = "0.1.0"
-        group = self.file.create_group("X")
+    def __init__(self, group: h5py.Group, n_cols: int):
         group.attrs["encoding-type"] = "csr_matrix"
         group.attrs["encoding-version"] = "0.1.0"
         self.group = group
@@ -46,7 +36,6 @@ class CsrRowsWriter:
         self.nnz = 0
 
     def append(self, block: sp.csr_matrix) -> None:
-        """Append the rows of one CSR block."""
         n = block.nnz
         self.data.resize((self.nnz + n,))
         self.indices.resize((self.nnz + n,))
@@ -56,15 +45,65 @@ class CsrRowsWriter:
         self.nnz += n
         self.n_rows += block.shape[0]
 
-    def finish(self, obs: pd.DataFrame, var: pd.DataFrame, uns: dict) -> Path:
-        """Write the row pointers, shape, obs, var and uns; close and rename the file."""
+    def rows(self, start: int, stop: int) -> sp.csr_matrix:
+        """Rows ``start:stop`` written so far, read back."""
+        indptr = np.concatenate(self.indptr)
+        lo, hi = int(indptr[start]), int(indptr[stop])
+        return sp.csr_matrix(
+            (self.data[lo:hi], self.indices[lo:hi], indptr[start : stop + 1] - lo),
+            shape=(stop - start, self.n_cols),
+        )
+
+    def close(self) -> None:
         self.group.create_dataset("indptr", data=np.concatenate(self.indptr))
         self.group.attrs["shape"] = np.array([self.n_rows, self.n_cols])
+
+
+class CsrRowsWriter:
+    """Rows of a CSR ``X`` (and of CSR layers) appended to a new ``.h5ad`` file; ``finish``
+    adds obs, var, uns.
+
+    The file is written under a temporary name and renamed when complete, so an interrupted
+    translation never leaves a file that looks whole.
+    """
+
+    def __init__(self, path: str | Path, n_cols: int):
+        self.path = Path(path)
+        self.partial = self.path.with_name(f".{self.path.name}.partial")
+        self.file = h5py.File(self.partial, "w")
+        self.file.attrs["encoding-type"] = "anndata"
+        self.file.attrs["encoding-version"] = "0.1.0"
+        self.n_cols = n_cols
+        self.x = _CsrRows(self.file.create_group("X"), n_cols)
+        self.layers: dict[str, _CsrRows] = {}
+
+    @property
+    def n_rows(self) -> int:
+        return self.x.n_rows
+
+    def append(self, block: sp.csr_matrix) -> None:
+        """Append the rows of one CSR block to ``X``."""
+        self.x.append(block)
+
+    def layer(self, name: str) -> _CsrRows:
+        """A CSR layer of the same shape, filled by its own ``append``."""
+        if "layers" not in self.file:
+            group = self.file.create_group("layers")
+            group.attrs["encoding-type"] = "dict"
+            group.attrs["encoding-version"] = "0.1.0"
+        self.layers[name] = _CsrRows(self.file["layers"].create_group(name), self.n_cols)
+        return self.layers[name]
+
+    def finish(self, obs: pd.DataFrame, var: pd.DataFrame, uns: dict) -> Path:
+        """Write the row pointers, shape, obs, var and uns; close and rename the file."""
+        for matrix in (self.x, *self.layers.values()):
+            matrix.close()
         write_elem(self.file, "obs", obs)
         write_elem(self.file, "var", var)
         write_elem(self.file, "uns", uns)
         for key in ("obsm", "varm", "obsp", "varp", "layers"):
-            write_elem(self.file, key, {})
+            if key not in self.file:
+                write_elem(self.file, key, {})
         self.file.close()
         os.replace(self.partial, self.path)
         return self.path

@@ -4,6 +4,7 @@ cells, how far to trust its translations, and labels from the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -125,7 +126,7 @@ class TrustMixin:
             cells = np.arange(data.n_obs) if cells is None or data is not self.adata else cells
         rng = np.random.default_rng(seed)
         cells = np.sort(rng.choice(np.asarray(cells), min(n_cells, len(cells)), replace=False))
-        subset = data[data.obs_names[cells]].copy()
+        subset = _cells_in_memory(data, data.obs_names[cells])
         latent = {
             m: self.get_latent_representation(subset, modality=m).astype(np.float32)
             for m in self.modalities_
@@ -182,7 +183,7 @@ class TrustMixin:
             raise invalid("cells", "at least 20 calibration cells", f"{len(cells)}")
         if not self.reference_:
             self.build_reference(seed=seed)
-        subset = data[data.obs_names[np.sort(np.asarray(cells))]].copy()
+        subset = _cells_in_memory(data, data.obs_names[np.sort(np.asarray(cells))])
         directions = {}
         for source in self.modalities_:
             target = next(m for m in self.modalities_ if m != source)
@@ -249,17 +250,34 @@ class TrustMixin:
         hardness = self._confidence(job, cal.spread(prediction.X, binary), prediction.obs)
         if interval is None:
             return
-        width = hardness[:, None] * cal.quantile_at(fitted["quantiles"], float(interval))[None, :]
-        values = _dense(prediction.X)
-        low, high = fitted["bounds"]
-        lower, upper = values - width, values + width
-        if low is not None:
-            np.maximum(lower, low, out=lower)
-        if high is not None:
-            np.minimum(upper, high, out=upper)
-        prediction.layers["lower"] = sp.csr_matrix(lower.astype(np.float32))
-        prediction.layers["upper"] = upper.astype(np.float32)
+        lower, upper = self._bounds(job, interval)(hardness)(_dense(prediction.X), slice(None))
+        prediction.layers["lower"] = sp.csr_matrix(lower)
+        prediction.layers["upper"] = upper
         prediction.uns["interval"] = float(interval)
+
+    def _bounds(self, job, interval: float) -> Callable:
+        """``bounds(difficulty)(values, rows) -> (lower, upper)``: the split-conformal interval
+        at level ``interval`` of predicted ``values`` of the cells ``rows`` (float32).
+        """
+        fitted = self._calibration_of(self.modalities_[job.source], self.modalities_[job.target])
+        if fitted is None:
+            raise invalid("interval", "a calibrated model (model.calibrate())", "none")
+        quantiles = cal.quantile_at(fitted["quantiles"], float(interval))[None, :]
+        low, high = fitted["bounds"]
+
+        def bounds(difficulty: np.ndarray) -> Callable:
+            def interval_of(values: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+                width = difficulty[rows, None] * quantiles
+                lower, upper = values - width, values + width
+                if low is not None:
+                    np.maximum(lower, low, out=lower)
+                if high is not None:
+                    np.minimum(upper, high, out=upper)
+                return lower.astype(np.float32), upper.astype(np.float32)
+
+            return interval_of
+
+        return bounds
 
     def _confidence(self, job, spread: np.ndarray, obs: pd.DataFrame) -> np.ndarray | None:
         """Write ``translation_confidence`` and ``translation_novelty`` into ``obs`` (the
@@ -335,6 +353,18 @@ class TrustMixin:
         adata.obsm["X_reference_umap"] = (
             (weights[:, :, None] * umap[neighbours]).sum(axis=1).astype(np.float32)
         )
+
+
+def _cells_in_memory(data: MuData, names) -> MuData:
+    """The cells ``names`` of ``data`` as an in-memory MuData (also from a backed one, whose
+    views cannot be copied without a file).
+    """
+    view = data[names]
+    if not getattr(data, "isbacked", False):
+        return view.copy()
+    subset = MuData({m: view.mod[m].to_memory() for m in view.mod})
+    subset.obs = subset.obs.join(view.obs.drop(columns=subset.obs.columns, errors="ignore"))
+    return subset
 
 
 def _labels(data: MuData, key: str) -> np.ndarray:
