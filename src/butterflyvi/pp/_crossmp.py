@@ -33,7 +33,7 @@ def preprocess_crossmp(
     clip_quantile: float = 0.005,
     copy: bool = False,
 ) -> MuData | None:
-    """CrossMP's preprocessing of paired RNA + ATAC raw counts (Lin et al. 2024).
+    """CrossMP's preprocessing of paired RNA + ATAC raw counts (Lyu et al., Genes 2024).
 
     ATAC: peaks on the sex chromosomes removed, overlapping peaks merged, peaks open in fewer
     than ``min_peak_cells`` cells or more than ``max_peak_fraction`` of the cells dropped,

@@ -4,6 +4,7 @@
 - :func:`cluster_for_augmentation` — scButterfly-C: clusters of a MULTIVI/TOTALVI embedding,
   to augment without labels;
 - :func:`pair_unpaired` — pseudo-pairs of unpaired data sharing cell types;
+- :func:`pair_by_anchors` — pseudo-pairs of unpaired data from Seurat-style anchors (no labels);
 - :func:`pair_by_ot` — control/stimulated pairs by optimal transport (perturbation).
 - :func:`knn_translate`, :func:`ridge_translate` — the simple predictors that won the
   NeurIPS 2021 modality-prediction competition (kNN and kernel ridge in SVD space), with the
@@ -17,6 +18,7 @@ Each pairing tool returns a new MuData (or, for :func:`cluster_for_augmentation`
 and never modifies its inputs otherwise.
 """
 
+from ._anchors import pair_by_anchors
 from ._annotate import annotate_by_translation
 from ._augment import augment
 from ._baselines import knn_translate, ridge_translate
@@ -31,6 +33,7 @@ __all__ = [
     "cluster_for_augmentation",
     "ensemble_translate",
     "knn_translate",
+    "pair_by_anchors",
     "pair_by_ot",
     "pair_unpaired",
     "ridge_translate",
