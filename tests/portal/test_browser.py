@@ -114,3 +114,95 @@ def test_narrow_screens_get_a_usable_layout(portal, browser, tmp_path):
     assert not overflow
     _shot(page, "jobs_phone", tmp_path)
     context.close()
+
+
+def _sign_in(page, url: str, token: str) -> None:
+    page.goto(f"{url}/signin")
+    page.fill("#token", token)
+    page.click("#signin")
+    page.wait_for_url("**/jobs")
+
+
+def _no_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_sign_up_approval_settings_training_and_layouts(rna_files, browser, tmp_path):
+    from _portal import start_portal
+
+    portal = start_portal(tmp_path / "data", "--registration", "approval", workers=1)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.on("dialog", lambda dialog: dialog.accept())  # confirmations are answered "yes"
+
+        # sign-up: the token is shown once and works only after an administrator approves
+        page.goto(f"{portal.url}/signup")
+        page.fill("#name", "fay")
+        page.fill("#email", "fay@lab.org")
+        page.click("#signup")
+        token = page.inner_text("#token").strip()
+        assert token.startswith("bfv_") and page.is_visible("#pending")
+        _shot(page, "signup_token", tmp_path)
+        page.goto(f"{portal.url}/signin")
+        page.fill("#token", token)
+        page.click("#signin")
+        assert "/signin" in page.url
+        _sign_in(page, portal.url, portal.admin_token)
+        page.click("#nav-admin")
+        page.click("tr[data-user='fay'] button[data-action='approve']")
+        page.wait_for_selector(
+            "tr[data-user='fay'] button[data-action='approve']", state="detached"
+        )
+        assert "pending" not in page.inner_text("tr[data-user='fay']")
+        _shot(page, "admin", tmp_path)
+        page.click(".signout button")
+        _sign_in(page, portal.url, token)
+
+        # settings: saved from the page, read back from the API
+        page.click("#nav-settings")
+        page.fill("#email", "fay@example.org")
+        page.click("#save-settings")
+        page.wait_for_selector("#settings-result:not([hidden])")
+        page.click("#test-notification")
+        page.wait_for_function(
+            "document.getElementById('settings-result').textContent.includes('Test')"
+        )
+        with portal.client(token) as client:
+            assert client.get("/api/v1/me").json()["email"] == "fay@example.org"
+        _shot(page, "settings", tmp_path)
+
+        # training from the page; the job page shows its progress, then the model is listed
+        page.goto(f"{portal.url}/models/new")
+        page.fill("#name", "fays-cortex")
+        page.fill("#epochs_pretrain", "1")
+        page.fill("#epochs", "2")
+        page.set_input_files("#file", str(rna_files["mudata"]))
+        page.click("#submit")
+        page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{16}$"), timeout=60_000)
+        page.click("details.log summary")  # an open log stays open across refreshes
+        page.wait_for_selector("#job[data-status='succeeded']", timeout=240_000)
+        assert page.evaluate("document.querySelector('details.log').open")
+        page.click("#nav-models")
+        assert page.is_visible("#model-fays-cortex")
+
+        # no sideways scrolling on a laptop or a phone, on every page
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in ("/jobs", "/jobs/new", "/models", "/models/new", "/settings"):
+                page.goto(f"{portal.url}{path}")
+                assert _no_overflow(page), (width, path)
+        _shot(page, "settings_phone", tmp_path)
+
+        # deleting a job asks first (answered yes here) and removes it
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{portal.url}/jobs")
+        page.click("table tr[data-job] a")
+        page.click("#cancel")
+        page.wait_for_url("**/jobs")
+        with portal.client(token) as client:
+            assert client.get("/api/v1/jobs").json() == []
+        context.close()
+    finally:
+        portal.stop()

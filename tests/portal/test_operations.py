@@ -205,6 +205,12 @@ def test_notifications_in_the_page_by_webhook_and_by_email(tmp_path, rna_files):
         assert any(h["id"] == job_id and h["status"] == "succeeded" for h in _Hooks.received)
         rcpt, content = Inbox.messages[-1]
         assert rcpt == ["lab@example.org"] and job_id in content and "succeeded" in content
+        # the settings page's button: one test message by each channel
+        with server.client(server.admin_token) as client:
+            sent = client.post("/api/v1/me/test-notification").json()
+        assert sent == {"page": True, "email": True, "webhook": True}
+        assert _Hooks.received[-1]["status"] == "test"
+        assert "Test notification" in Inbox.messages[-1][1]
     finally:
         server.stop()
         hooks.shutdown()

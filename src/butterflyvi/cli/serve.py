@@ -43,6 +43,18 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smtp-port", type=int, default=25)
     parser.add_argument("--smtp-from", default="butterflyvi@localhost")
     parser.add_argument(
+        "--keep-days",
+        type=float,
+        metavar="N",
+        help="delete ended jobs and their files after N days (default: kept)",
+    )
+    parser.add_argument(
+        "--registration",
+        choices=("closed", "approval", "open"),
+        help="who may sign up on the page: closed (default: the admin adds users), approval "
+        "(an admin lets them in), open",
+    )
+    parser.add_argument(
         "--allow-private-urls",
         action="store_true",
         default=None,
@@ -71,6 +83,8 @@ def _settings(args: argparse.Namespace):
         "job_timeout": getattr(args, "job_timeout", None),
         "torch_threads": getattr(args, "threads", None),
         "allow_private_urls": getattr(args, "allow_private_urls", None),
+        "keep_days": getattr(args, "keep_days", None),
+        "registration": getattr(args, "registration", None),
     }
     if getattr(args, "smtp_host", None):
         overrides["smtp"] = SmtpSettings(

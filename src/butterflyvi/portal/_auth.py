@@ -26,19 +26,66 @@ def new_token() -> str:
     return "bfv_" + secrets.token_urlsafe(32)
 
 
-def add_user(db: Database, name: str, *, is_admin: bool = False) -> tuple[int, str]:
-    """Create a user with a first token; return ``(user_id, token)``."""
+def check_name(name: str) -> str:
+    """A user name, refused unless 1-64 letters, digits, ``.``, ``_``, ``-``."""
     if not USER_NAME.match(name or ""):
         raise ValueError(
             "name: expected 1-64 letters, digits, '.', '_' or '-' starting with a letter or "
             f"digit, found {name!r}."
         )
+    return name
+
+
+def add_user(
+    db: Database,
+    name: str,
+    *,
+    is_admin: bool = False,
+    email: str | None = None,
+    status: str = "active",
+) -> tuple[int, str]:
+    """Create a user with a first token; return ``(user_id, token)``."""
+    check_name(name)
     if db.user_by_name(name) is not None:
         raise ValueError(f"name: expected a new user name, found {name!r}, which exists.")
-    user_id = db.add_user(name, is_admin=is_admin)
+    user_id = db.add_user(name, is_admin=is_admin, email=email, status=status)
     token = new_token()
     db.add_token(user_id, hash_token(token))
     return user_id, token
+
+
+def existing_user(db: Database, name: str) -> dict:
+    """The user called ``name``, else a ``KeyError`` naming it."""
+    user = db.user_by_name(name)
+    if user is None:
+        raise KeyError(f"name: expected an existing user, found {name!r}.")
+    return user
+
+
+def reset_token(db: Database, name: str) -> str:
+    """A new token for ``name`` (every older token and sign-in stops working); the user is
+    active again if they were revoked.
+    """
+    user = existing_user(db, name)
+    token = new_token()
+    db.replace_tokens(user["id"], hash_token(token))
+    db.update_user(user["id"], status="active")
+    return token
+
+
+def revoke(db: Database, name: str) -> None:
+    """Stop every token and sign-in of ``name`` at once (their jobs and files are kept)."""
+    user = existing_user(db, name)
+    db.replace_tokens(user["id"], None)
+    db.update_user(user["id"], status="revoked")
+
+
+def approve(db: Database, name: str) -> None:
+    """Let a signed-up user in (their token starts working)."""
+    user = existing_user(db, name)
+    if user["status"] != "pending":
+        raise ValueError(f"name: expected a user waiting for approval, found {user['status']!r}.")
+    db.update_user(user["id"], status="active")
 
 
 def ensure_admin(settings: Settings, db: Database) -> str | None:

@@ -7,6 +7,7 @@ job state lives here, not only in the queue: a restart never loses a job.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -15,6 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: Statuses of a user: ``pending`` (signed up, waiting for an administrator), ``active``,
+#: ``revoked`` (no token works).
+USER_STATUSES = ("pending", "active", "revoked")
+#: Columns added after the first release of the schema: (table, column, definition).
+MIGRATIONS = (
+    ("users", "status", "TEXT NOT NULL DEFAULT 'active'"),
+    ("jobs", "progress", "TEXT"),
+)
+
 #: Statuses of a job.
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -22,9 +32,19 @@ FINISHED = ("succeeded", "failed", "cancelled")
 #: Columns callers may set by keyword (``add_job``, ``update_job``, ``update_user``); no
 #: other name ever reaches an SQL statement.
 JOB_COLUMNS = frozenset(
-    {"model", "source", "target", "filename", "options", "n_cells", "feature_overlap", "bytes"}
+    {
+        "model",
+        "source",
+        "target",
+        "filename",
+        "options",
+        "n_cells",
+        "feature_overlap",
+        "bytes",
+        "progress",
+    }
 )
-USER_COLUMNS = frozenset({"email", "webhook"})
+USER_COLUMNS = frozenset({"email", "webhook", "status"})
 
 
 def _columns(values: dict[str, Any], allowed: frozenset[str], table: str) -> list[str]:
@@ -42,7 +62,8 @@ CREATE TABLE IF NOT EXISTS users (
     is_admin INTEGER NOT NULL DEFAULT 0,
     email TEXT,
     webhook TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active'
 );
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,
@@ -74,7 +95,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     heartbeat REAL,
     worker TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT
+    error TEXT,
+    progress TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, created);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
@@ -107,8 +129,14 @@ class Database:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            for table, column, definition in MIGRATIONS:
+                existing = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in existing:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            db.commit()
         finally:
             db.close()
+        os.chmod(self.path, 0o600)  # users and token hashes: the owner only
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -129,14 +157,45 @@ class Database:
             db.close()
 
     # ------------------------------------------------------------------ users
-    def add_user(self, name: str, *, is_admin: bool = False) -> int:
+    def add_user(
+        self,
+        name: str,
+        *,
+        is_admin: bool = False,
+        email: str | None = None,
+        status: str = "active",
+    ) -> int:
         """A new user's id (the name must be new)."""
         with self.connect() as db:
             cursor = db.execute(
-                "INSERT INTO users (name, is_admin, created) VALUES (?, ?, ?)",
-                (name, int(is_admin), time.time()),
+                "INSERT INTO users (name, is_admin, email, created, status) VALUES (?, ?, ?, ?, ?)",
+                (name, int(is_admin), email, time.time(), status),
             )
             return int(cursor.lastrowid)
+
+    def users(self) -> list[dict]:
+        """Every user, oldest first, with the number of their tokens and jobs."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT users.*, "
+                "(SELECT COUNT(*) FROM tokens WHERE tokens.user_id = users.id) AS n_tokens, "
+                "(SELECT COUNT(*) FROM jobs WHERE jobs.user_id = users.id) AS n_jobs "
+                "FROM users ORDER BY users.id"
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def replace_tokens(self, user_id: int, token_hash: str | None) -> None:
+        """Remove a user's tokens and sign-ins; add ``token_hash`` as the only token (none:
+        the user can no longer sign in).
+        """
+        with self.connect() as db:
+            db.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            if token_hash is not None:
+                db.execute(
+                    "INSERT INTO tokens (hash, user_id, created) VALUES (?, ?, ?)",
+                    (token_hash, user_id, time.time()),
+                )
 
     def user(self, user_id: int) -> dict | None:
         """The user ``user_id``."""
@@ -178,7 +237,7 @@ class Database:
         with self.connect() as db:
             row = db.execute(
                 "SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id "
-                "WHERE tokens.hash = ?",
+                "WHERE tokens.hash = ? AND users.status = 'active'",
                 (token_hash,),
             ).fetchone()
         return dict(row) if row else None
@@ -196,7 +255,8 @@ class Database:
         with self.connect() as db:
             row = db.execute(
                 "SELECT sessions.csrf, sessions.created AS session_created, users.* "
-                "FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.hash = ?",
+                "FROM sessions JOIN users ON users.id = sessions.user_id "
+                "WHERE sessions.hash = ? AND users.status = 'active'",
                 (session_hash,),
             ).fetchone()
         return dict(row) if row else None
@@ -272,8 +332,9 @@ class Database:
         names = _columns(values, JOB_COLUMNS, "jobs")
         if "feature_overlap" in values and values["feature_overlap"] is not None:
             values["feature_overlap"] = json.dumps(values["feature_overlap"])
-        if "options" in values:
-            values["options"] = json.dumps(values["options"])
+        for column in ("options", "progress"):
+            if column in values and values[column] is not None:
+                values[column] = json.dumps(values[column])
         assignments = ", ".join(f"{name} = ?" for name in names)
         with self.connect() as db:
             db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id))
@@ -308,6 +369,16 @@ class Database:
                 (job_id, worker),
             )
             return cursor.rowcount > 0
+
+    def old_jobs(self, before: float) -> list[dict]:
+        """Ended jobs that finished before ``before`` (unix time)."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') "
+                "AND COALESCE(finished, created) < ?",
+                (before,),
+            ).fetchall()
+        return [_job(row) for row in rows]
 
     def delete_job(self, job_id: str) -> None:
         """Remove a job's row."""
@@ -368,6 +439,7 @@ class Database:
 def _job(row: sqlite3.Row) -> dict:
     job = dict(row)
     job["options"] = json.loads(job["options"] or "{}")
-    if job.get("feature_overlap"):
-        job["feature_overlap"] = json.loads(job["feature_overlap"])
+    for column in ("feature_overlap", "progress"):
+        if job.get(column):
+            job[column] = json.loads(job[column])
     return job

@@ -60,6 +60,26 @@ def notify_finished(settings: Settings, db: Database, job_id: str) -> None:
         )
 
 
+def notify_test(settings: Settings, db: Database, user: dict) -> dict[str, bool | None]:
+    """A test message by every channel the user has; whether each arrived (``None``: the
+    channel is not set up).
+    """
+    message = f"Test notification for {user['name']}: this channel works."
+    db.notify(user["id"], message)
+    sent: dict[str, bool | None] = {"page": True, "webhook": None, "email": None}
+    if user.get("webhook"):
+        sent["webhook"] = send_webhook(
+            user["webhook"],
+            {"status": "test", "message": message},
+            allow_private=settings.allow_private_urls,
+        )
+    if user.get("email") and settings.smtp is not None:
+        sent["email"] = send_email(
+            settings, user["email"], "butterflyvi: test notification", message
+        )
+    return sent
+
+
 def send_webhook(url: str, payload: dict, *, allow_private: bool = False) -> bool:
     """POST ``payload`` as JSON to ``url``: a public address (unless ``allow_private``), a
     timeout, retries with back-off; failures are logged, never raised. Whether it arrived.
@@ -84,8 +104,10 @@ def send_webhook(url: str, payload: dict, *, allow_private: bool = False) -> boo
     return False
 
 
-def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
-    """Send one e-mail through the configured SMTP server (failures logged)."""
+def send_email(settings: Settings, to: str, subject: str, body: str) -> bool:
+    """Send one e-mail through the configured SMTP server (failures logged); whether it was
+    accepted.
+    """
     smtp = settings.smtp
     message = EmailMessage()
     message["From"] = smtp.sender
@@ -101,3 +123,5 @@ def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
             server.send_message(message)
     except Exception as error:
         logger.warning("e-mail to %s failed: %s", to, error)
+        return False
+    return True

@@ -47,6 +47,9 @@ class Job(BaseModel):
     finished: float | None
     error: str | None = Field(description="Why the job failed, when it did.")
     attempts: int = Field(description="How many times a worker started it.")
+    progress: dict[str, Any] | None = Field(
+        default=None, description="A training job's epoch, epochs, phase and loss."
+    )
 
 
 class JobCreated(BaseModel):
@@ -106,6 +109,34 @@ class MeUpdate(BaseModel):
     )
 
 
+class UserRecord(BaseModel):
+    """A user as an administrator sees them."""
+
+    name: str
+    status: Literal["pending", "active", "revoked"]
+    is_admin: bool
+    email: str | None
+    n_tokens: int = Field(description="Tokens that work (0 after a revocation).")
+    n_jobs: int
+    created: float
+
+
+class TokenIssued(BaseModel):
+    """A user after an administrator's action; ``token`` only after a reset (shown once)."""
+
+    name: str
+    status: Literal["pending", "active", "revoked"]
+    token: str | None = None
+
+
+class NotificationTest(BaseModel):
+    """Which channels a test notification reached (``null``: not set up)."""
+
+    page: bool
+    webhook: bool | None
+    email: bool | None
+
+
 class Ok(BaseModel):
     """Done."""
 
@@ -113,26 +144,37 @@ class Ok(BaseModel):
 
 
 class TranslateForm(BaseModel):
-    """The multipart form of ``POST /api/v1/jobs``."""
+    """The multipart form of ``POST /api/v1/jobs`` (``file`` or ``url``)."""
 
-    file: bytes = Field(
+    file: bytes | None = Field(
+        default=None,
         json_schema_extra={"format": "binary"},
         description="Cells of one modality: .h5ad, or .h5mu holding the source modality.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="Instead of file: an http(s) link to the file, downloaded with the same "
+        "size limit and checks (public addresses only, unless the portal allows others).",
     )
     model: str = Field(description="A model name from GET /api/v1/models.")
     source: str = Field(description="The modality the file measures, e.g. 'rna'.")
 
 
 class TrainForm(BaseModel):
-    """The multipart form of ``POST /api/v1/models``."""
+    """The multipart form of ``POST /api/v1/models`` (``file`` or ``url``)."""
 
-    file: bytes = Field(
+    file: bytes | None = Field(
+        default=None,
         json_schema_extra={"format": "binary"},
         description="Paired cells: an .h5mu with both modalities (raw counts or preprocessed).",
     )
+    url: str | None = Field(default=None, description="Instead of file: an http(s) link to it.")
     name: str = Field(description="Name of the new private model (letters, digits, . _ -).")
     modalities: str | None = Field(
         default=None, description="Two modality names, e.g. 'rna,atac' (default: the first two)."
+    )
+    preset: Literal["default", "crossmp", "paper"] = Field(
+        default="default", description="The model's configuration (docs/method.md)."
     )
     epochs_pretrain: int = Field(default=20, ge=0, le=200, description="Epochs of phase 1.")
     epochs: int = Field(default=40, ge=0, le=400, description="Epochs of phase 2.")

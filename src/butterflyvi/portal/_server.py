@@ -14,7 +14,7 @@ import time
 from ._auth import ensure_admin
 from ._db import Database
 from ._queue import enqueue, make_huey, set_runner
-from ._settings import ADMIN_TOKEN_FILE, Settings, save
+from ._settings import ADMIN_TOKEN_FILE, Settings, make_private, save
 
 logger = logging.getLogger("butterflyvi.portal")
 
@@ -66,6 +66,20 @@ def recover_jobs(settings: Settings, db: Database, huey, *, startup: bool = Fals
     if startup:
         for job in db.jobs(statuses=("queued",)):
             enqueue(huey, job["id"])  # idempotent: a worker claims a job once
+
+
+def expire_jobs(settings: Settings, db: Database) -> int:
+    """Delete ended jobs older than ``settings.keep_days`` with their files; how many."""
+    if settings.keep_days is None:
+        return 0
+    import shutil
+
+    old = db.old_jobs(time.time() - settings.keep_days * 86400)
+    for job in old:
+        shutil.rmtree(settings.job_dir(job["user_id"], job["id"]), ignore_errors=True)
+        db.delete_job(job["id"])
+        logger.info("job %s deleted after %s days (--keep-days)", job["id"], settings.keep_days)
+    return len(old)
 
 
 class WorkerPool:
@@ -121,6 +135,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
 
     from ._app import create_app
 
+    make_private(settings.data_dir)
     save(settings)
     db = Database(settings.db_path)
     token = ensure_admin(settings, db)
@@ -140,6 +155,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             try:
                 pool.supervise()
                 recover_jobs(settings, db, huey)
+                expire_jobs(settings, db)
             except Exception:  # keep supervising whatever one round met
                 logger.exception("supervisor round failed")
 
@@ -174,6 +190,7 @@ def run_worker(settings: Settings) -> int:
     from ._jobs import JobRunner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(message)s")
+    make_private(settings.data_dir)
     huey = make_huey(settings)
     runner = JobRunner(settings)
     set_runner(runner)

@@ -50,6 +50,12 @@ class Settings:
     allow_private_urls
         Let webhooks and uploads by link reach private, loopback and link-local addresses
         (refused by default: a user could otherwise make the server probe its own network).
+    keep_days
+        Ended jobs older than this many days are deleted with their files (``None``: kept).
+    registration
+        Who may create an account from the sign-up page: ``"closed"`` (nobody: the
+        administrator adds users), ``"approval"`` (anyone, let in by an administrator) or
+        ``"open"``.
     """
 
     data_dir: Path
@@ -62,6 +68,8 @@ class Settings:
     torch_threads: int = 1
     smtp: SmtpSettings | None = None
     allow_private_urls: bool = False
+    keep_days: float | None = None
+    registration: str = "closed"
     extra_model_dirs: tuple[Path, ...] = field(default_factory=tuple)
 
     @property
@@ -88,6 +96,22 @@ class Settings:
         if self.queue:
             env["BUTTERFLYVI_PORTAL_QUEUE"] = self.queue
         return env
+
+
+def make_private(data_dir: Path) -> None:
+    """Keep a data directory to its owner: this process creates files 0600 and folders 0700
+    (``umask 077``), and what is there already is set so (an older install's files).
+    """
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    for root, folders, files in os.walk(data_dir):
+        for name in folders:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
 
 
 def from_data_dir(data_dir: str | os.PathLike, **overrides) -> Settings:
@@ -121,6 +145,8 @@ def save(settings: Settings) -> None:
         "torch_threads": settings.torch_threads,
         "smtp": dataclasses.asdict(settings.smtp) if settings.smtp else None,
         "allow_private_urls": settings.allow_private_urls,
+        "keep_days": settings.keep_days,
+        "registration": settings.registration,
     }
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (settings.data_dir / SETTINGS_FILE).write_text(json.dumps(values, indent=2) + "\n")

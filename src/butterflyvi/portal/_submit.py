@@ -21,7 +21,8 @@ from ._jobs import UPLOAD_STEM
 from ._models import ModelCache, find_model
 from ._queue import enqueue
 from ._settings import Settings
-from ._uploads import Upload, UploadError, receive, safe_filename, upload_suffix
+from ._training import PRESETS
+from ._uploads import Upload, UploadError, fetch, receive, safe_filename, upload_suffix
 
 #: Largest training run a user may ask for (epochs of each phase).
 MAX_TRAIN_EPOCHS = (200, 400)
@@ -71,14 +72,32 @@ def queue(db: Database, huey, user: dict, kind: str, job_id: str, **values: Any)
 
 
 async def _receive(request: Request, settings: Settings, folder: Path) -> Upload:
-    return await receive(
+    """The form's fields and its file: uploaded (``file``), or downloaded from ``url``."""
+    upload = await receive(
         request.headers.get("content-type"),
         request.headers.get("content-length"),
         request.stream(),
         file_field="file",
         destination=folder / f"{UPLOAD_STEM}.tmp",
         max_bytes=settings.max_upload_bytes,
+        file_required=False,
     )
+    url = upload.fields.get("url", "").strip()
+    if upload.path is not None and url:
+        raise ApiError(422, "file, url: expected one of them, found both.")
+    if upload.path is None:
+        if not url:
+            raise ApiError(400, "file: expected an uploaded file or a url, found neither.")
+        fetched = await run_in_threadpool(
+            fetch,
+            url,
+            folder / f"{UPLOAD_STEM}.tmp",
+            max_bytes=settings.max_upload_bytes,
+            allow_private=settings.allow_private_urls,
+        )
+        fetched.fields = upload.fields
+        upload = fetched
+    return upload
 
 
 def model_modalities(model: dict) -> list[str]:
@@ -174,7 +193,10 @@ def training_options(fields: dict[str, str]) -> dict[str, Any]:
         )
     except ValueError as error:
         raise ApiError(422, str(error)) from None
-    return {"name": name, "modalities": modalities, "epochs": epochs}
+    preset = fields.get("preset", "default").strip() or "default"
+    if preset not in PRESETS:
+        raise ApiError(422, f"preset: expected one of {list(PRESETS)}, found {preset!r}.")
+    return {"name": name, "modalities": modalities, "epochs": epochs, "preset": preset}
 
 
 def check_paired_upload(path: Path, options: dict) -> None:

@@ -65,11 +65,13 @@ async def receive(
     file_field: str,
     destination: Path,
     max_bytes: int,
+    file_required: bool = True,
 ) -> Upload:
     """Parse a multipart body from ``chunks``, streaming ``file_field`` to ``destination``.
 
     Raises :class:`UploadError` with 413 as soon as the body exceeds ``max_bytes`` (or its
-    declared length does), with 400 for a body that is not multipart or lacks the file.
+    declared length does), with 400 for a body that is not multipart or lacks the file (when
+    ``file_required``; else ``path`` stays ``None``).
     """
     if content_length is not None and content_length.isdigit() and int(content_length) > max_bytes:
         raise UploadError(
@@ -150,6 +152,8 @@ async def receive(
     upload.fields = {k: bytes(v).decode("utf-8", "replace") for k, v in values.items()}
     if upload.filename is None or not partial.exists():
         _discard(handle, partial)
+        if not file_required:
+            return upload
         raise UploadError(400, f"{file_field}: expected an uploaded file, found none.")
     os.replace(partial, destination)
     upload.path = destination
@@ -161,3 +165,86 @@ def _discard(handle: dict, partial: Path) -> None:
         handle["file"].close()
         handle["file"] = None
     partial.unlink(missing_ok=True)
+
+
+#: Redirects an upload by link may follow (each to a checked address).
+MAX_REDIRECTS = 5
+
+
+def fetch(
+    url: str, destination: Path, *, max_bytes: int, allow_private: bool, timeout: float = 60.0
+) -> Upload:
+    """Stream the file at ``url`` (http/https) to ``destination`` with the upload's size limit.
+
+    Every address, redirects included, must be public unless ``allow_private``; the file
+    name (for its suffix and display) comes from ``Content-Disposition`` or the URL's path.
+    """
+    import httpx
+
+    from ._urls import AddressRefused, check_url
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".part")
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                check_url(url, allow_private=allow_private, argument="url")
+                with client.stream(
+                    "GET", url, headers={"User-Agent": "butterflyvi-portal"}
+                ) as answer:
+                    if answer.is_redirect:
+                        url = str(answer.next_request.url) if answer.next_request else url
+                        continue
+                    if answer.status_code != 200:
+                        raise UploadError(
+                            422,
+                            f"url: expected a file to download, found HTTP {answer.status_code}.",
+                        )
+                    declared = answer.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise UploadError(
+                            413,
+                            f"url: expected at most {max_bytes:,} bytes, found {int(declared):,}.",
+                        )
+                    size = _stream_to(answer, partial, max_bytes)
+                    name = _name_of(answer, url)
+                    break
+            else:
+                raise UploadError(
+                    422, f"url: expected at most {MAX_REDIRECTS} redirects, found more."
+                )
+    except AddressRefused as refused:
+        partial.unlink(missing_ok=True)
+        raise UploadError(422, str(refused)) from None
+    except httpx.HTTPError as error:
+        partial.unlink(missing_ok=True)
+        raise UploadError(
+            422, f"url: expected a reachable file, found an error ({error})."
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, destination)
+    return Upload(path=destination, filename=name, size=size)
+
+
+def _stream_to(answer, partial: Path, max_bytes: int) -> int:
+    size = 0
+    with open(partial, "wb") as out:
+        for chunk in answer.iter_bytes(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                raise UploadError(413, f"url: expected at most {max_bytes:,} bytes, found more.")
+            out.write(chunk)
+    return size
+
+
+def _name_of(answer, url: str) -> str:
+    """The downloaded file's name: ``Content-Disposition``'s, else the URL path's last part."""
+    from urllib.parse import unquote, urlsplit
+
+    _, params = parse_options_header(answer.headers.get("content-disposition", ""))
+    filename = params.get(b"filename")
+    if filename:
+        return filename.decode("utf-8", "replace")
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])

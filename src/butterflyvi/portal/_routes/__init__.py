@@ -1,7 +1,17 @@
 """The portal's routers, one per concern: the service, jobs, models, sign-in, pages."""
 
-from . import auth, jobs, models, pages, service
+from . import account, admin, auth, jobs, models, pages, service
 
-ROUTERS = (service.router, jobs.router, models.router, auth.router, pages.router)
+ROUTERS = (
+    service.router,
+    account.router,
+    jobs.router,
+    models.router,
+    admin.router,
+    auth.router,
+    pages.router,
+    account.pages,
+    admin.pages,
+)
 
 __all__ = ["ROUTERS"]

@@ -35,6 +35,7 @@ def job_view(job: dict) -> dict:
         "finished": job["finished"],
         "error": job["error"],
         "attempts": job["attempts"],
+        "progress": job.get("progress"),
     }
 
 
@@ -48,8 +49,10 @@ def user_job(db, user: dict, job_id: str) -> dict:
 
 def _finished_file(settings, job: dict, name: str) -> Path:
     path = job_files(settings, job)[name]
-    if job["status"] != "succeeded" or not path.is_file():
+    if job["status"] != "succeeded":
         raise ApiError(409, f"status: expected a succeeded job, found {job['status']}.")
+    if not path.is_file():
+        raise ApiError(404, f"{name}: this job has none (its model is not calibrated).")
     return path
 
 
@@ -89,7 +92,12 @@ def get_job(job_id: str, user: User, db: Db) -> dict:
 
 @_file_route("/{job_id}/result", "Download the translated cells", "application/octet-stream")
 def get_result(job_id: str, user: User, db: Db, settings: PortalSettings):
-    """The translated cells as .h5ad: target features, ``obs["leiden"]``, ``obsm["X_umap"]``."""
+    """The translated cells as .h5ad: the target features in ``X``; for a calibrated model
+    ``layers["lower"]`` / ``layers["upper"]`` (90 % intervals) and
+    ``obs["translation_confidence"]``; for a model with reference cells
+    ``obsm["X_reference_umap"]`` (and, with labels, ``obs["predicted_cell_type"]``), else
+    ``obs["leiden"]`` and ``obsm["X_umap"]``.
+    """
     job = user_job(db, user, job_id)
     path = _finished_file(settings, job, "result")
     stem = Path(job["filename"] or "cells").stem
@@ -100,11 +108,22 @@ def get_result(job_id: str, user: User, db: Db, settings: PortalSettings):
     )
 
 
-@_file_route("/{job_id}/umap.png", "The picture of the translated cells", "image/png")
+@_file_route("/{job_id}/umap.png", "The map of the translated cells", "image/png")
 def get_umap(job_id: str, user: User, db: Db, settings: PortalSettings):
-    """A PNG of the translated cells' UMAP, coloured by Leiden cluster."""
+    """A PNG of the translated cells on the model's reference map, coloured by predicted cell
+    type (for a model without reference cells: a UMAP coloured by Leiden cluster).
+    """
     job = user_job(db, user, job_id)
     return FileResponse(_finished_file(settings, job, "umap"), media_type="image/png")
+
+
+@_file_route("/{job_id}/confidence.png", "The confidence of each translation", "image/png")
+def get_confidence_map(job_id: str, user: User, db: Db, settings: PortalSettings):
+    """A PNG of the same map coloured by each cell's translation confidence (calibrated models
+    only; 404 otherwise).
+    """
+    job = user_job(db, user, job_id)
+    return FileResponse(_finished_file(settings, job, "confidence"), media_type="image/png")
 
 
 @router.get("/{job_id}/log", response_class=PlainTextResponse, summary="The job's log")

@@ -9,6 +9,7 @@ from .._deps import Db, PageUser, PortalSettings, page_user
 from .._errors import ApiError
 from .._jobs import job_files
 from .._models import available_models
+from .._result import read_summary
 from .jobs import job_view
 
 router = APIRouter(include_in_schema=False)
@@ -41,9 +42,18 @@ def job_page(job_id: str, request: Request, user: PageUser, db: Db, settings: Po
     job = db.job(job_id, user_id=user["id"])
     if job is None:
         raise ApiError(404, f"id: expected one of your jobs, found {job_id!r}.")
-    log = job_files(settings, job)["log"]
-    text = log.read_text() if log.is_file() else ""
-    return request.app.state.pages.job(request, user, job_view(job), text)
+    files = job_files(settings, job)
+    text = files["log"].read_text() if files["log"].is_file() else ""
+    summary = read_summary(files["folder"]) if job["status"] == "succeeded" else None
+    return request.app.state.pages.job(request, user, job_view(job), text, summary)
+
+
+@router.get("/models/new", response_class=HTMLResponse)
+def train_page(request: Request, user: PageUser):
+    settings = request.app.state.settings
+    return request.app.state.pages.render(
+        "train.html", user=user, max_upload_mb=settings.max_upload_bytes // 1024**2
+    )
 
 
 @router.get("/models", response_class=HTMLResponse)
