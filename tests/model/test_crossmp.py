@@ -25,7 +25,7 @@ def test_crossmp_preset_builds_crossmps_networks(crossmp_data):
     model = bf.ButterflyModel(crossmp_data, preset="crossmp")
     module = model.module
     assert [lik.name for lik in module.likelihoods] == ["nb", "bernoulli"]
-    assert module.alignment == "kl" and module.reconstruction_weights == (1.33, 1.0)
+    assert module.alignment == "kl" and module.reconstruction_weights == (1.0, 1.33)  # ATAC 1.33, as the authors' code
     assert module.kl_weights == (0.0, 0.0) and module.mask_rates == (0.0, 0.0)
     rna_encoder = module.encoders[0]
     assert [layer.linear.out_features for layer in rna_encoder] == [64, 16]
@@ -50,7 +50,9 @@ def test_crossmp_trains_one_phase_and_translates(crossmp_data, tmp_path):
     atac = model.translate(crossmp_data, source="rna", threshold=0)
     assert ((atac.X.data >= 0) & (atac.X.data <= 1)).all()
     scores = bf.metrics.accessibility(atac, crossmp_data["atac"])
-    assert scores["auroc_per_peak_mean"] > 0.55
+    # a constant prediction scores 0.5; 0.547 with the authors' weights (1.33 on ATAC), 0.55+
+    # with 1.33 on RNA (the earlier placement)
+    assert scores["auroc_per_peak_mean"] > 0.53
     losses = history["train_translation_0_to_1"].to_numpy(float).ravel()
     assert losses[-1] < 0.2 * losses[0]  # it learns (from the 0.69 of a coin)
     model.save(tmp_path / "m")

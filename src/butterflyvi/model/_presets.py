@@ -53,7 +53,8 @@ PRESETS: dict[str, dict[str, dict]] = {
 # CrossMP (Lyu et al., Genes 2024; docs/method.md, "CrossMP"): 16-d bottlenecks, ReLU MLPs for
 # expression, two PReLU layers per chromosome for accessibility, an NB expression decoder
 # 16 → 64, a sigmoid accessibility decoder, the two bottlenecks pulled together by a KL term
-# (no discriminators, no prior), loss weights 1.33 (RNA) and 1 (ATAC), Adam lr 0.01, batch
+# (no discriminators, no prior), loss weights 1 (RNA) and 1.33 (ATAC) as the authors' code
+# places them (train.py:55, loss_functions.py:148-149 of tang27abu/CrossMP), Adam lr 0.01, batch
 # 512, early stopping after 25 epochs, one training phase. Values by kind apply to any
 # modality order.
 PRESETS["crossmp"] = {
@@ -74,7 +75,7 @@ PRESETS["crossmp"] = {
         "adversarial_weight": 0.0,
         "mask_rates": {"expression": 0.0, "accessibility": 0.0, "protein": 0.0},
         "kl_weights": {"expression": 0.0, "accessibility": 0.0, "protein": 0.0},
-        "reconstruction_weights": {"expression": 1.33, "accessibility": 1.0, "protein": 1.0},
+        "reconstruction_weights": {"expression": 1.0, "accessibility": 1.33, "protein": 1.0},
     },
     "plan": {"lr": 0.01, "validation_objective": "weighted", "n_epochs_kl_warmup": 0},
     "train": {
