@@ -49,8 +49,7 @@ def left_out_type(labels: np.ndarray) -> str:
 
 
 def _observed(model, cells, target: str) -> np.ndarray:
-    source = next(m for m in model.modalities_ if m != target)
-    return model._observed(cells, model.modalities_.index(target), cells[source])
+    return model.observed(cells, modality=target)
 
 
 def _direction(model, mdata, test, unseen, source: str, target: str) -> dict:

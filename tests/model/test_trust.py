@@ -42,9 +42,7 @@ def trained():
 
 
 def observed(model, cells, target):
-    index = model.modalities_.index(target)
-    source = next(m for m in model.modalities_ if m != target)
-    return model._observed(cells, index, cells[source])
+    return model.observed(cells, modality=target)
 
 
 @pytest.mark.parametrize(("source", "target"), [("rna", "atac"), ("atac", "rna")])
@@ -151,3 +149,24 @@ def test_an_uncalibrated_model_refuses_intervals(trained):
         assert "translation_confidence" not in model.translate(raw, source="rna").obs
     finally:
         model.calibration_ = saved
+
+
+def test_cells_are_placed_on_the_reference_map_without_labels(trained):
+    model, mdata, test, _ = trained
+    model.build_reference(mdata)  # no label_key: a map, no labels
+    atac = test["atac"].copy()
+    with pytest.raises(ValueError, match="model: expected reference cells with labels"):
+        model.annotate(atac, source="atac")
+    model.place_on_reference(atac, source="atac")
+    placed = atac.obsm["X_reference_umap"]
+    reference = model.reference_["umap"]
+    assert placed.shape == (atac.n_obs, 2)
+    # a weighted mean of reference positions lies inside the reference map's box
+    assert (placed >= reference.min(axis=0) - 1e-4).all()
+    assert (placed <= reference.max(axis=0) + 1e-4).all()
+    # a cell of the reference lands next to itself
+    own = mdata[model.reference_["cells"][:50]].copy()["atac"]
+    model.place_on_reference(own, source="atac")
+    distance = np.linalg.norm(own.obsm["X_reference_umap"] - reference[:50], axis=1)
+    spread = np.linalg.norm(reference - reference.mean(axis=0), axis=1).mean()
+    assert np.median(distance) < 0.5 * spread

@@ -88,6 +88,27 @@ class TrustMixin:
             counts = torch.from_numpy(_dense(counts))
         return likelihood.observed(x, counts).numpy().astype(np.float64)
 
+    def observed(self, data: MuData, *, modality: str) -> np.ndarray:
+        """The measured values of ``modality`` on the scale its translation is predicted on
+        (the model's stored preprocessing applied; for accessibility, peaks open or not), as
+        a dense cells × model features array — what to compare a translation or its
+        intervals with (e.g. :func:`butterflyvi.metrics.coverage`).
+
+        Parameters
+        ----------
+        data
+            Paired cells holding ``modality`` (and the model's other modality).
+        modality
+            The modality to read.
+        """
+        if not isinstance(data, MuData):
+            raise invalid("data", "a MuData of paired cells", type(data).__name__)
+        index = self._modality_index(modality, "modality")
+        other = next(m for m in self.modalities_ if m != modality)
+        if other not in data.mod:
+            raise missing("data", f"modality {other!r} beside {modality!r}", str(list(data.mod)))
+        return self._observed(data, index, data[other])
+
     # ------------------------------------------------------------------ reference
     def build_reference(
         self,
@@ -302,6 +323,41 @@ class TrustMixin:
         return hardness
 
     # ------------------------------------------------------------------ annotation
+    def _reference_neighbours(self, data, source: str, n_neighbors: int):
+        """Each cell's nearest reference cells in ``source``'s latent space and their
+        ``1 / distance`` weights (rows summing to 1).
+        """
+        from sklearn.neighbors import NearestNeighbors
+
+        reference = self._reference_latent(source)
+        latent = self.get_latent_representation(data, modality=source)
+        k = min(check_positive_int(n_neighbors, name="n_neighbors"), len(reference))
+        distance, neighbours = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(latent)
+        weights = 1.0 / np.maximum(distance, 1e-6)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return neighbours, weights
+
+    def _place(self, adata: AnnData, neighbours: np.ndarray, weights: np.ndarray) -> None:
+        umap = self.reference_["umap"]
+        adata.obsm["X_reference_umap"] = (
+            (weights[:, :, None] * umap[neighbours]).sum(axis=1).astype(np.float32)
+        )
+
+    def place_on_reference(
+        self,
+        data: AnnData | MuData,
+        *,
+        source: str,
+        n_neighbors: int = ANNOTATION_NEIGHBOURS,
+    ) -> None:
+        """Place cells on the reference map without recomputing it: each cell's position is
+        the ``1 / distance``-weighted mean of its ``n_neighbors`` nearest reference cells' (in
+        the latent space of its ``source`` modality). Writes ``obsm["X_reference_umap"]`` of
+        ``data`` (of ``data[source]`` for a MuData). Needs reference cells, not labels.
+        """
+        adata = data.mod[source] if isinstance(data, MuData) else data
+        self._place(adata, *self._reference_neighbours(data, source, n_neighbors))
+
     def annotate(
         self,
         data: AnnData | MuData,
@@ -315,16 +371,14 @@ class TrustMixin:
         Each cell's ``n_neighbors`` nearest reference cells in the latent space (from its
         ``source`` modality) vote on its cell type (weights ``1 / distance``); the share of
         the winning type is its confidence, and below ``min_confidence`` the type is
-        ``"unknown"``. The cell's map position is the weighted mean of its neighbours'.
+        ``"unknown"``. The cell's map position is the weighted mean of its neighbours'
+        (:meth:`place_on_reference`).
 
         Writes ``obs["predicted_cell_type"]``, ``obs["predicted_cell_type_confidence"]`` and
         ``obsm["X_reference_umap"]`` of ``data`` (of ``data[source]`` for a MuData).
         """
-        from sklearn.neighbors import NearestNeighbors
-
         adata = data.mod[source] if isinstance(data, MuData) else data
-        reference = self._reference_latent(source)
-        labels = self.reference_.get("labels")
+        labels = (self.reference_ or {}).get("labels")
         if labels is None:
             raise invalid(
                 "model",
@@ -332,27 +386,20 @@ class TrustMixin:
                 "a reference without labels",
                 "Run model.build_reference(mdata, label_key='cell_type').",
             )
-        latent = self.get_latent_representation(data, modality=source)
-        k = min(check_positive_int(n_neighbors, name="n_neighbors"), len(reference))
-        distance, neighbours = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(latent)
-        weights = 1.0 / np.maximum(distance, 1e-6)
-        weights /= weights.sum(axis=1, keepdims=True)
+        neighbours, weights = self._reference_neighbours(data, source, n_neighbors)
         categories, codes = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
-        votes = np.zeros((len(latent), len(categories)))
+        votes = np.zeros((len(neighbours), len(categories)))
         np.add.at(
             votes,
-            (np.repeat(np.arange(len(latent)), k), codes[neighbours].ravel()),
+            (np.repeat(np.arange(len(neighbours)), neighbours.shape[1]), codes[neighbours].ravel()),
             weights.ravel(),
         )
         best = votes.argmax(axis=1)
-        share = votes[np.arange(len(latent)), best]
+        share = votes[np.arange(len(neighbours)), best]
         names = np.where(share >= min_confidence, categories[best], "unknown")
         adata.obs["predicted_cell_type"] = pd.Categorical(names)
         adata.obs["predicted_cell_type_confidence"] = share.astype(np.float32)
-        umap = self.reference_["umap"]
-        adata.obsm["X_reference_umap"] = (
-            (weights[:, :, None] * umap[neighbours]).sum(axis=1).astype(np.float32)
-        )
+        self._place(adata, neighbours, weights)
 
 
 def _cells_in_memory(data: MuData, names) -> MuData:
