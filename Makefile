@@ -9,9 +9,17 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The CPU torch wheel first, so that nothing pulls a CUDA build; the package's own
-	# torch requirement stays loose for users.
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	# torch first, so that the package's loose torch requirement keeps it: the CUDA build where
+	# an NVIDIA driver is present, else the CPU build from PyTorch's CPU index (the package
+	# index's Linux wheel is the CUDA one, gigabytes), falling back to the package index where
+	# the CPU index cannot be reached. An installed torch==2.13.0 is kept without a download.
+	if command -v nvidia-smi >/dev/null 2>&1; then \
+	  $(BIN)/python -m pip install --quiet "torch==2.13.0"; \
+	else \
+	  $(BIN)/python -m pip install --quiet --retries 1 --timeout 20 \
+	    --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
+	  || $(BIN)/python -m pip install --quiet "torch==2.13.0"; \
+	fi
 	$(BIN)/python -m pip install --quiet -e ".[test,hub,portal]"
 	touch $(STAMP)
 
