@@ -90,6 +90,9 @@ def build(recipe: Recipe, *, data: Path | None, out: Path, seed: int, threads: i
         accelerator="cpu",
         enable_progress_bar=False,
     )
+    if recipe.label_key is not None:
+        # the reference map of the portal and model.annotate: training cells with their labels
+        model.build_reference(label_key=recipe.label_key)
     trained = time.perf_counter() - started
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -135,9 +138,17 @@ def build(recipe: Recipe, *, data: Path | None, out: Path, seed: int, threads: i
             len(model.history.get("train_loss", [])),
         ],
         "best_epoch": model.best_epoch_,
+        "calibrated": bool(model.calibration_),
+        "reference": {
+            "n_cells": len(model.reference_["cells"]) if model.reference_ else 0,
+            "label_key": recipe.label_key,
+        },
         "seed": seed,
         "version": bf.__version__,
         "build_command": f"python scripts/build_zoo.py {recipe.name}",
+        # the test cells of the split (never trained or calibrated on): a fair check of the
+        # model on its own data, e.g. of its intervals' coverage
+        "held_out_cells": list(split.test),
         "build_seconds": round(trained, 1),
         "sha256": sha256(out / "model.pt"),
     }

@@ -50,6 +50,8 @@ class Recipe:
     evaluate: Callable[[bf.ButterflyModel, Any, Split], dict[str, dict[str, dict[str, float]]]]
     notes: list[str] = field(default_factory=list)
     full_size: str = ""
+    #: obs column of cell types kept with the reference cells (``model.annotate``).
+    label_key: str | None = None
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -209,6 +211,7 @@ def _atac(adata: AnnData) -> None:
 RECIPES: dict[str, Recipe] = {
     "mouse-cortex-rna-atac": Recipe(
         name="mouse-cortex-rna-atac",
+        label_key="cell_type",
         description=(
             "Adult mouse cortex, RNA ↔ chromatin accessibility, trained on the SNARE-seq "
             "cells of the fixed train split (snareseq_split.json)."
@@ -244,6 +247,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "human-pbmc-rna-protein": Recipe(
         name="human-pbmc-rna-protein",
+        label_key="cluster_label",
         description=(
             "Human PBMC, RNA → 14 surface proteins (and back), trained on 80 % of the 10x "
             "PBMC 10k CITE-seq cells (scMDC's 1,000-gene version)."
@@ -273,6 +277,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "human-pbmc-ifnb-response": Recipe(
         name="human-pbmc-ifnb-response",
+        label_key="cell_type",
         description=(
             "Human PBMC response to interferon-β: control → stimulated expression for all "
             "seven cell types, trained on optimal-transport pairs of 80 % of the Kang et al. "
@@ -304,6 +309,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "human-bmmc-rna-atac": Recipe(
         name="human-bmmc-rna-atac",
+        label_key="cell_type",
         description=(
             "Human bone marrow, RNA ↔ chromatin accessibility, trained on the NeurIPS 2021 "
             "Multiome starter subset: only 400 training cells, 600 genes and 600 peaks — a "
@@ -337,6 +343,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "human-bmmc-rna-protein": Recipe(
         name="human-bmmc-rna-protein",
+        label_key="cell_type",
         description=(
             "Human bone marrow, RNA ↔ 134 surface proteins, trained on the NeurIPS 2021 "
             "CITE-seq starter subset: only 480 training cells — a small demonstration model."
