@@ -25,7 +25,10 @@ def test_crossmp_preset_builds_crossmps_networks(crossmp_data):
     model = bf.ButterflyModel(crossmp_data, preset="crossmp")
     module = model.module
     assert [lik.name for lik in module.likelihoods] == ["nb", "bernoulli"]
-    assert module.alignment == "kl" and module.reconstruction_weights == (1.0, 1.33)  # ATAC 1.33, as the authors' code
+    assert module.alignment == "kl" and module.reconstruction_weights == (
+        1.0,
+        1.33,
+    )  # ATAC 1.33, as the authors' code
     assert module.kl_weights == (0.0, 0.0) and module.mask_rates == (0.0, 0.0)
     rna_encoder = module.encoders[0]
     assert [layer.linear.out_features for layer in rna_encoder] == [64, 16]

@@ -123,6 +123,7 @@ def test_intervals_streamed_to_a_file_equal_those_in_memory(trained, tmp_path):
     np.testing.assert_allclose(
         streamed.obs["translation_confidence"], expected.obs["translation_confidence"]
     )
+    assert streamed.uns["interval"] == 0.9
 
 
 def test_annotation_from_the_reference_beats_the_majority_label(trained):

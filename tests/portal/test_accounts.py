@@ -14,6 +14,7 @@ import sys
 import threading
 
 import anndata as ad
+import numpy as np
 import pytest
 
 from _portal import start_portal, submit, wait_for
@@ -41,9 +42,11 @@ def signed_in(portal, token: str):
         yield client
 
 
-def multipart(**fields: str) -> dict:
-    """Form fields sent as multipart/form-data without a file (as a browser's FormData)."""
-    return {name: (None, value) for name, value in fields.items()}
+def submit_link(client, url: str):
+    """``POST /api/v1/jobs`` with a link instead of a file: multipart form fields without a
+    file, as a browser's FormData sends them."""
+    fields = {"model": "mouse-cortex-rna-atac", "source": "rna", "url": url}
+    return client.post("/api/v1/jobs", files={k: (None, v) for k, v in fields.items()})
 
 
 @pytest.fixture(scope="module")
@@ -127,35 +130,18 @@ def test_files_and_database_are_private(lab, rna_files):
 
 def test_a_job_from_a_link(lab, file_server, rna_files):
     with lab.client(lab.admin_token) as client:
-        answer = client.post(
-            "/api/v1/jobs",
-            files=multipart(
-                model="mouse-cortex-rna-atac",
-                source="rna",
-                url=f"{file_server}/{rna_files['small'].name}",
-            ),
-        )
+        answer = submit_link(client, f"{file_server}/{rna_files['small'].name}")
         assert answer.status_code == 202, answer.text
         job = wait_for(client, answer.json()["id"])
         assert job["status"] == "succeeded", job
         assert job["filename"] == rna_files["small"].name and job["n_cells"] == 60
-        missing = client.post(
-            "/api/v1/jobs",
-            files=multipart(model="mouse-cortex-rna-atac", source="rna", url=f"{file_server}/no"),
-        )
+        missing = submit_link(client, f"{file_server}/no")
         assert missing.status_code == 422 and "HTTP 404" in missing.json()["detail"]
 
 
 def test_links_to_private_addresses_are_refused_by_default(portal, file_server, rna_files):
     with portal.client(portal.admin_token) as client:
-        answer = client.post(
-            "/api/v1/jobs",
-            files=multipart(
-                model="mouse-cortex-rna-atac",
-                source="rna",
-                url=f"{file_server}/{rna_files['small'].name}",
-            ),
-        )
+        answer = submit_link(client, f"{file_server}/{rna_files['small'].name}")
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith("url:")
     assert "--allow-private-urls" in answer.json()["detail"]
@@ -186,13 +172,13 @@ def test_result_page_of_a_model_with_a_reference_map(lab, rna_files, tmp_path):
         assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
         confidence = client.get(f"/api/v1/jobs/{job['id']}/confidence.png")
     assert cells.n_obs == 60
-    if "X_reference_umap" in cells.obsm:  # a catalogue built with its reference cells
-        assert 'id="umap"' in page and "reference map" in page
-        assert "translation_confidence" in cells.obs
-        assert {"lower", "upper"} <= set(cells.layers) and cells.uns["interval"] == 0.9
-        assert confidence.status_code == 200
-        if "predicted_cell_type" in cells.obs:
-            assert 'id="types-table"' in page
-    else:
-        assert "X_umap" in cells.obsm and "leiden" in cells.obs and "Leiden" in page
-        assert confidence.status_code == 404
+    # the catalogue model keeps reference cells with labels and a calibration
+    assert 'id="umap"' in page and "reference map" in page and 'id="types-table"' in page
+    assert 'id="confidence-map"' in page
+    assert {"lower", "upper"} <= set(cells.layers) and cells.uns["interval"] == 0.9
+    assert "translation_confidence" in cells.obs and "predicted_cell_type" in cells.obs
+    assert cells.obsm["X_reference_umap"].shape == (60, 2) and "X_umap" not in cells.obsm
+    assert confidence.status_code == 200 and confidence.content[:4] == b"\x89PNG"
+    lower, upper = cells.layers["lower"].toarray(), cells.layers["upper"].toarray()
+    values = cells.X.toarray() if hasattr(cells.X, "toarray") else np.asarray(cells.X)
+    assert (lower <= values + 1e-6).all() and (values <= upper + 1e-6).all()

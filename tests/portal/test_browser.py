@@ -78,15 +78,17 @@ def test_sign_in_upload_translate_and_download_in_a_browser(portal, rna_files, b
     page.wait_for_selector("#umap", timeout=180_000)  # the page refreshes until the job ends
     assert page.inner_text("#job-status") == "succeeded"
     assert "1,677 of the model's 1,677 rna features" in page.inner_text("#overlap")
-    width = page.evaluate("document.getElementById('umap').naturalWidth")
-    assert width > 100  # the picture loaded
+    for picture in ("umap", "confidence-map"):  # the pictures loaded
+        assert page.evaluate(f"document.getElementById('{picture}').naturalWidth") > 100
+    assert page.is_visible("#types-table")
     _shot(page, "job", tmp_path)
     with page.expect_download() as download_info:
         page.click("#download")
     downloaded = tmp_path / "result.h5ad"
     download_info.value.save_as(downloaded)
     result = ad.read_h5ad(downloaded)
-    assert result.n_obs == 60 and "leiden" in result.obs and "X_umap" in result.obsm
+    assert result.n_obs == 60 and "predicted_cell_type" in result.obs
+    assert "X_reference_umap" in result.obsm and {"lower", "upper"} <= set(result.layers)
 
     page.click("#nav-jobs")
     page.wait_for_selector(f"tr[data-job='{job_id}'][data-status='succeeded']")

@@ -81,8 +81,10 @@ def predict_to_file(
     device,
     confidence: Callable | None = None,
     bounds: Callable | None = None,
+    uns: dict | None = None,
 ) -> AnnData:
-    """The prediction of ``job`` written block by block to ``out_file``, returned backed.
+    """The prediction of ``job`` written block by block to ``out_file``, returned backed
+    (``uns``: entries added to the job's ``uns``).
 
     ``confidence(job, spread, obs)`` adds the cells' confidence to ``obs`` from the per-cell
     spread of the predictions, collected block by block, and returns their difficulty;
@@ -116,7 +118,7 @@ def predict_to_file(
             difficulty = confidence(job, np.concatenate(spreads), obs)
         if bounds is not None:
             _write_bounds(writer, bounds(difficulty), batch_size)
-        path = writer.finish(obs, job.target_space.var(), job.uns)
+        path = writer.finish(obs, job.target_space.var(), {**job.uns, **(uns or {})})
     except BaseException:
         writer.abort()
         raise

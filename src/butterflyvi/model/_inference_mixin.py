@@ -305,6 +305,7 @@ class InferenceMixin:
                 self.device,
                 self._confidence,
                 bounds,
+                uns=None if interval is None else {"interval": float(interval)},
             )
         prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device)
         self._trust(job, prediction, interval)

@@ -270,26 +270,18 @@ class ButterflyModule(BaseModuleClass):
         """Parameters trained in phase 1: encoders (extra inputs' included), single-modality
         heads, decoders, likelihoods, batch vectors.
         """
-        modules = [
-            self.encoders,
-            self.extra_encoders,
-            self.pretrain_heads,
-            self.decoders,
-            self.likelihoods,
-        ]
-        return [p for m in modules for p in m.parameters()] + self.batch_parameters()
+        return self._trained_with(self.pretrain_heads)
 
     def generator_parameters(self) -> list[nn.Parameter]:
         """Parameters trained by the phase-2 generator step: encoders (extra inputs'
         included), translator, decoders, likelihoods, batch vectors.
         """
-        modules = [
-            self.encoders,
-            self.extra_encoders,
-            self.translator,
-            self.decoders,
-            self.likelihoods,
-        ]
+        return self._trained_with(self.translator)
+
+    def _trained_with(self, middle: nn.Module) -> list[nn.Parameter]:
+        """Encoders, ``middle``, decoders, likelihoods and batch vectors: what both phases'
+        generator steps train."""
+        modules = [self.encoders, self.extra_encoders, middle, self.decoders, self.likelihoods]
         return [p for m in modules for p in m.parameters()] + self.batch_parameters()
 
     def batch_parameters(self) -> list[nn.Parameter]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,35 +27,67 @@ LOW_CONFIDENCE = 0.1
 WARN_SHARE = 0.25
 
 
-def describe(model, cells: AnnData, prediction: AnnData, *, source: str, log=None) -> dict:
-    """Place the translated cells and summarise them; writes into ``prediction``
-    (``obs["predicted_cell_type"]`` and its confidence, ``obsm["X_reference_umap"]``, or
-    ``obs["leiden"]`` and ``obsm["X_umap"]``) and returns the summary.
+@dataclass
+class Placement:
+    """Where a job's cells sit and what they are: columns and embeddings for the result file
+    and the pictures, and the summary the result page reads.
+    """
+
+    obs: pd.DataFrame
+    obsm: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def describe(model, cells: AnnData, prediction: AnnData, *, source: str, log=None) -> Placement:
+    """Place the translated cells and summarise them (``prediction`` may be backed; it is not
+    changed): ``obs["predicted_cell_type"]`` and its confidence and
+    ``obsm["X_reference_umap"]`` for a model with reference cells, else ``obs["leiden"]`` and
+    ``obsm["X_umap"]`` of the prediction.
     """
     reference = getattr(model, "reference_", None)
-    summary: dict = {"n_cells": int(prediction.n_obs), "interval": prediction.uns.get("interval")}
-    if reference and len(cells) >= 1:
+    placed = Placement(prediction.obs.copy())
+    placed.summary = {"n_cells": int(prediction.n_obs), "interval": prediction.uns.get("interval")}
+    if reference and cells.n_obs >= 1:
         if reference.get("labels") is not None:
             model.annotate(cells, source=source)
             for column in ("predicted_cell_type", "predicted_cell_type_confidence"):
-                prediction.obs[column] = cells.obs[column].to_numpy()
-            counts = prediction.obs["predicted_cell_type"].astype(str).value_counts()
-            summary["types"] = [[str(k), int(v)] for k, v in counts.items()]
-            summary["label_key"] = reference.get("label_key")
+                placed.obs[column] = cells.obs[column].to_numpy()
+            counts = placed.obs["predicted_cell_type"].astype(str).value_counts()
+            placed.summary["types"] = [[str(k), int(v)] for k, v in counts.items()]
+            placed.summary["label_key"] = reference.get("label_key")
         else:
             model.place_on_reference(cells, source=source)
-        prediction.obsm["X_reference_umap"] = cells.obsm["X_reference_umap"]
-        summary["map"] = "reference"
+        placed.obsm["X_reference_umap"] = cells.obsm["X_reference_umap"]
+        placed.summary["map"] = "reference"
     else:
-        embed(prediction, log)
-        summary["map"] = "leiden"
-    if "translation_confidence" in prediction.obs:
-        confidence = prediction.obs["translation_confidence"].to_numpy()
+        values = prediction.to_memory() if prediction.isbacked else prediction
+        embed(values, log)
+        placed.obs["leiden"] = values.obs["leiden"].to_numpy()
+        placed.obsm["X_umap"] = values.obsm["X_umap"]
+        placed.summary["map"] = "leiden"
+    if "translation_confidence" in placed.obs:
+        confidence = placed.obs["translation_confidence"].to_numpy()
         share = float((confidence < LOW_CONFIDENCE).mean()) if len(confidence) else 0.0
-        summary["low_confidence_share"] = share
-        summary["median_confidence"] = float(np.median(confidence)) if len(confidence) else None
-        summary["warn_low_confidence"] = share > WARN_SHARE
-    return summary
+        placed.summary["low_confidence_share"] = share
+        placed.summary["median_confidence"] = (
+            float(np.median(confidence)) if len(confidence) else None
+        )
+        placed.summary["warn_low_confidence"] = share > WARN_SHARE
+    return placed
+
+
+def add_to_file(path: Path, placed: Placement) -> None:
+    """Write ``placed``'s obs and obsm into the (closed) result file at ``path``."""
+    import h5py
+    from anndata.io import write_elem
+
+    with h5py.File(path, "r+") as file:
+        del file["obs"]
+        write_elem(file, "obs", placed.obs)
+        if "obsm" not in file:
+            write_elem(file, "obsm", {})
+        for key, value in placed.obsm.items():
+            write_elem(file["obsm"], key, np.asarray(value))
 
 
 def embed(prediction: AnnData, log: logging.Logger | None = None) -> None:
@@ -73,30 +106,30 @@ def embed(prediction: AnnData, log: logging.Logger | None = None) -> None:
         log.info("%d Leiden clusters", prediction.obs["leiden"].nunique())
 
 
-def draw(model, prediction: AnnData, folder: Path, summary: dict, *, title: str) -> None:
+def draw(model, placed: Placement, folder: Path, *, title: str) -> None:
     """The job's pictures: the map coloured by predicted type (or Leiden cluster) and, when
-    the model is calibrated, by confidence.
+    the model is calibrated, by confidence; and the summary file.
     """
     reference = getattr(model, "reference_", None)
-    background = np.asarray(reference["umap"]) if summary.get("map") == "reference" else None
-    if background is not None:
-        xy = prediction.obsm["X_reference_umap"]
-        if "predicted_cell_type" in prediction.obs:
-            labels, legend = prediction.obs["predicted_cell_type"].astype(str), "predicted type"
-        else:
-            labels, legend = None, None
+    on_reference = placed.summary.get("map") == "reference"
+    background = np.asarray(reference["umap"]) if on_reference else None
+    if on_reference:
+        xy = placed.obsm["X_reference_umap"]
+        labels, legend = None, None
+        if "predicted_cell_type" in placed.obs:
+            labels, legend = placed.obs["predicted_cell_type"].astype(str), "predicted type"
     else:
-        xy, labels, legend = prediction.obsm["X_umap"], prediction.obs["leiden"], "Leiden cluster"
+        xy, labels, legend = placed.obsm["X_umap"], placed.obs["leiden"], "Leiden cluster"
     _categories(folder / MAP_FILE, xy, labels, background, legend=legend, title=title)
-    if "translation_confidence" in prediction.obs:
+    if "translation_confidence" in placed.obs:
         _confidence(
             folder / CONFIDENCE_FILE,
             xy,
-            prediction.obs["translation_confidence"].to_numpy(),
+            placed.obs["translation_confidence"].to_numpy(),
             background,
             title=title,
         )
-    _write_json(folder / SUMMARY_FILE, summary)
+    _write_json(folder / SUMMARY_FILE, placed.summary)
 
 
 def read_summary(folder: Path) -> dict | None:
