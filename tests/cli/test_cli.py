@@ -230,7 +230,8 @@ def test_translate_new_raw_rna_cells(raw_file, model_dir, tmp_path, capsys):
     out = tmp_path / "pred.h5ad"
     code = main(translate_argv(model_dir, data, "rna", out))
     assert code == EXIT_OK
-    assert "translated 40 cells rna → atac" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "translated 40 cells rna → atac" in printed and "model loaded in" in printed
     pred = ad.read_h5ad(out)
     model = ButterflyModel.load(str(model_dir))
     expected = model.translate(rna, source="rna")
@@ -309,7 +310,13 @@ def test_translate_refuses_bad_input(raw_file, model_dir, tmp_path, capsys):
     few = tmp_path / "few.h5ad"
     raw["rna"][:, :200].copy().write_h5ad(few)  # 200 of 1,677 genes: refused by default
     assert main(translate_argv(model_dir, few, "rna", out)) == EXIT_USAGE
-    assert "data: expected at least 50%" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "data: expected at least 50%" in err and "--missing zero" in err  # the CLI's syntax
+    corrupt = tmp_path / "corrupt.h5ad"
+    corrupt.write_bytes(b"not an HDF5 file" * 10)
+    assert main(translate_argv(model_dir, corrupt, "rna", out)) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "IN: expected a readable AnnData (.h5ad) file" in err and "corrupt.h5ad" in err
     assert main([*base[:3], "--source", "rna", str(data)]) == EXIT_USAGE
     assert "OUT: expected a file" in capsys.readouterr().err
 

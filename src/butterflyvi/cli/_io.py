@@ -67,14 +67,22 @@ def output_dir(path: str | Path, *, argument: str, overwrite: bool) -> Path:
     return path
 
 
-def read_data(path: Path) -> AnnData | MuData:
-    """Read an ``.h5ad`` file as AnnData or an ``.h5mu`` file as MuData."""
+def read_data(path: Path, *, argument: str = "IN") -> AnnData | MuData:
+    """Read an ``.h5ad`` file as AnnData or an ``.h5mu`` file as MuData; a file that is not
+    one (not HDF5, truncated, another layout) is an input error naming it (exit code 2)."""
     import anndata
     import mudata
 
-    if path.suffix == ".h5mu":
-        return mudata.read_h5mu(path)
-    return anndata.read_h5ad(path)
+    kind = "MuData (.h5mu)" if path.suffix == ".h5mu" else "AnnData (.h5ad)"
+    try:
+        if path.suffix == ".h5mu":
+            return mudata.read_h5mu(path)
+        return anndata.read_h5ad(path)
+    except (OSError, KeyError, TypeError, ValueError) as error:
+        raise InputError(
+            f"{argument}: expected a readable {kind} file, found {str(path)!r}, which could not "
+            f"be read ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})."
+        ) from error
 
 
 def modality(data: AnnData | MuData, name: str | None, *, argument: str) -> AnnData:

@@ -170,11 +170,11 @@ def run(args: argparse.Namespace) -> int:
     from ._warnings import quiet
 
     with quiet():
-        pred_data = read_data(pred_path)
+        pred_data = read_data(pred_path, argument="--pred")
         pred_name = _pick_pred_modality(pred_data, args.pred_modality)
         pred = modality(pred_data, pred_name, argument="--pred-modality")
         pred = _original_names(_with_global_obs(pred_data, pred))
-        truth_data = read_data(truth_path)
+        truth_data = read_data(truth_path, argument="--truth")
         truth_name = _pick_truth_modality(truth_data, args.truth_modality, pred)
         truth = _with_global_obs(
             truth_data, modality(truth_data, truth_name, argument="--truth-modality")

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.preset not in PRESETS:
         raise InputError(f"--preset: expected one of {sorted(PRESETS)}, found {args.preset!r}.")
-    mdata = read_data(data_path)
+    mdata = read_data(data_path, argument="DATA")
     if not isinstance(mdata, MuData):  # pragma: no cover - guarded by the suffix
         raise InputError(f"--data: expected a MuData file, found {type(mdata).__name__}.")
     for name in args.modalities:

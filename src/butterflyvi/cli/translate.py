@@ -71,7 +71,7 @@ def load_model(model: str, *, training_data: Path | None, accelerator: str):
             f"--model: {str(folder)!r} holds no {MODEL_FILE}; expected a folder written by "
             "`butterflyvi train` or ButterflyModel.save."
         )
-    adata = read_data(training_data) if training_data is not None else False
+    adata = read_data(training_data, argument="--training-data") if training_data is not None else False
     return ButterflyModel.load(str(folder), adata=adata, accelerator=accelerator)
 
 
@@ -105,21 +105,27 @@ def run(args: argparse.Namespace) -> int:
 
     with quiet():
         model = load_model(args.model, training_data=training, accelerator=args.accelerator)
+        loaded = time.perf_counter() - started
         if args.source not in model.modalities_:
             raise InputError(
                 f"--source: expected one of the model's modalities {model.modalities_}, found "
                 f"{args.source!r}."
             )
         data = read_data(data_path)
-        prediction = model.translate(
-            data,
-            source=args.source,
-            batch_size=args.batch_size,
-            missing=args.missing,
-            layer=args.layer,
-            recover_counts=args.recover_counts,
-            add_to_mdata=isinstance(data, MuData) and out.suffix != ".h5ad",
-        )
+        read = time.perf_counter()
+        try:
+            prediction = model.translate(
+                data,
+                source=args.source,
+                batch_size=args.batch_size,
+                missing=args.missing,
+                layer=args.layer,
+                recover_counts=args.recover_counts,
+                add_to_mdata=isinstance(data, MuData) and out.suffix != ".h5ad",
+            )
+        except ValueError as error:  # the library's advice, in the command line's own syntax
+            raise InputError(str(error).replace("missing='zero'", "--missing zero")) from error
+        translated = time.perf_counter() - read
         target = prediction.uns["butterflyvi_translation"]["target"]
         key = f"{target}_from_{args.source}"
         if out.suffix == ".h5ad":
@@ -135,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     print(match_line(prediction.uns.get("feature_match", {}), args.source))
     print(
         f"translated {prediction.n_obs:,} cells {args.source} → {target} "
-        f"({prediction.n_vars:,} features) in {wall:.1f} s; wrote {out}"
+        f"({prediction.n_vars:,} features) in {translated:.1f} s (model loaded in {loaded:.1f} s; "
+        f"{wall:.1f} s in all); wrote {out}"
         + ("" if out.suffix == ".h5ad" else f" (modality {key!r})")
     )
     return EXIT_OK
