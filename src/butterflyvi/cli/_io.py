@@ -69,7 +69,8 @@ def output_dir(path: str | Path, *, argument: str, overwrite: bool) -> Path:
 
 def read_data(path: Path, *, argument: str = "IN") -> AnnData | MuData:
     """Read an ``.h5ad`` file as AnnData or an ``.h5mu`` file as MuData; a file that is not
-    one (not HDF5, truncated, another layout) is an input error naming it (exit code 2)."""
+    one (not HDF5, truncated, another layout) is an input error naming it (exit code 2).
+    """
     import anndata
     import mudata
 

@@ -71,7 +71,9 @@ def load_model(model: str, *, training_data: Path | None, accelerator: str):
             f"--model: {str(folder)!r} holds no {MODEL_FILE}; expected a folder written by "
             "`butterflyvi train` or ButterflyModel.save."
         )
-    adata = read_data(training_data, argument="--training-data") if training_data is not None else False
+    adata = (
+        read_data(training_data, argument="--training-data") if training_data is not None else False
+    )
     return ButterflyModel.load(str(folder), adata=adata, accelerator=accelerator)
 
 

@@ -280,7 +280,8 @@ class ButterflyModule(BaseModuleClass):
 
     def _trained_with(self, middle: nn.Module) -> list[nn.Parameter]:
         """Encoders, ``middle``, decoders, likelihoods and batch vectors: what both phases'
-        generator steps train."""
+        generator steps train.
+        """
         modules = [self.encoders, self.extra_encoders, middle, self.decoders, self.likelihoods]
         return [p for m in modules for p in m.parameters()] + self.batch_parameters()
 
