@@ -75,7 +75,8 @@ def test_a_translation_job_end_to_end(portal, rna_files):
         result = client.get(f"/api/v1/jobs/{job['id']}/result")
         assert result.status_code == 200
         pred = ad.read_h5ad(io.BytesIO(result.content))
-        assert pred.n_obs == 60 and "leiden" in pred.obs and pred.obsm["X_umap"].shape == (60, 2)
+        assert pred.n_obs == 60 and pred.obsm["X_reference_umap"].shape == (60, 2)
+        assert "predicted_cell_type" in pred.obs and "translation_confidence" in pred.obs
         assert ((pred.X.data >= 0) & (pred.X.data <= 1)).all()
         picture = client.get(f"/api/v1/jobs/{job['id']}/umap.png")
         assert picture.headers["content-type"] == "image/png"
@@ -165,6 +166,11 @@ def test_training_job_makes_a_private_model(portal, rna_files):
             client, submit(client, rna_files["small"], model="my-cortex").json()["id"]
         )
         assert translated["status"] == "succeeded"
+        # a model trained here keeps reference cells but no labels: placed, not labelled
+        result = client.get(f"/api/v1/jobs/{translated['id']}/result")
+        pred = ad.read_h5ad(io.BytesIO(result.content))
+        assert pred.obsm["X_reference_umap"].shape == (60, 2)
+        assert "predicted_cell_type" not in pred.obs
         with open(rna_files["small"], "rb") as handle:
             bad = client.post(
                 "/api/v1/models", data={"name": "x"}, files={"file": ("a.h5ad", handle)}

@@ -347,12 +347,12 @@ class InferenceMixin:
         blocks = run_batches(
             self.module,
             matrix,
-            lambda x, rows: self.module.latent_mean(
+            lambda x, rows: self.module.posterior(
                 x,
                 index,
                 None if extra is None else dense_rows(extra, rows, self.device),
                 None if codes is None else torch.from_numpy(codes[rows]).to(self.device),
-            ),
+            )["mean"],
             batch_size=batch_size,
             device=self.device,
         )

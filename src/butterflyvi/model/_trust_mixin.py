@@ -45,7 +45,8 @@ class TrustMixin:
         def step(x: torch.Tensor, rows: slice) -> torch.Tensor:
             extra = None if job.extra is None else dense_rows(job.extra, rows, device)
             batch = None if job.batch is None else torch.from_numpy(job.batch[rows]).to(device)
-            summary = self.module.cell_summary(x, job.source, extra, batch)
+            post = self.module.posterior(x, job.source, extra, batch)
+            summary = self.module.cell_summary(x, job.source, post, batch)
             return torch.cat([summary, x.sum(1, keepdim=True)], dim=1)
 
         blocks = run_batches(self.module, job.matrix, step, batch_size=1024, device=device)

@@ -580,29 +580,24 @@ class ButterflyModule(BaseModuleClass):
         return self.likelihoods[target].predict(pre, library)
 
     @torch.inference_mode()
-    def latent_mean(
-        self,
-        x: torch.Tensor,
-        source: int,
-        extra: torch.Tensor | None = None,
-        batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Mean of the shared latent posterior of ``x`` from modality ``source``."""
-        return self.translator.encode(self.encode(x, source, extra, batch), source)["mean"]
+    def posterior(
+        self, x: torch.Tensor, source: int, *context: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """The shared latent posterior of ``x`` from modality ``source`` (``context``: its
+        extra input and batches, as :meth:`encode` takes them): ``mean``, ``log_var`` and a
+        sample ``z``.
+        """
+        return self.translator.encode(self.encode(x, source, *context), source)
 
     @torch.inference_mode()
     def cell_summary(
-        self,
-        x: torch.Tensor,
-        source: int,
-        extra: torch.Tensor | None = None,
-        batch: torch.Tensor | None = None,
+        self, x: torch.Tensor, source: int, post: dict, batch: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Per cell of ``x``: its latent mean, the mean log-variance of its latent posterior
-        and the squared error of its own reconstruction (0 for a count likelihood), as
-        ``(n, n_latent + 2)`` — what the calibration reads to tell easy cells from hard ones.
+        ``post`` (:meth:`posterior`) and the squared error of its own reconstruction (0 for
+        a count likelihood), as ``(n, n_latent + 2)`` — what the calibration reads to tell
+        easy cells from hard ones.
         """
-        post = self.translator.encode(self.encode(x, source, extra, batch), source)
         pre = self.decode(self.translator.decode(post["mean"], source), source, batch)
         likelihood = self.likelihoods[source]
         if likelihood.uses_counts:

@@ -232,15 +232,19 @@ class Database:
                 (token_hash, user_id, time.time()),
             )
 
+    def _rows(self, sql: str, params: tuple = ()) -> list:
+        """The rows of one query."""
+        with self.connect() as db:
+            return db.execute(sql, params).fetchall()
+
     def user_of_token(self, token_hash: str) -> dict | None:
         """The user a token hash belongs to."""
-        with self.connect() as db:
-            row = db.execute(
-                "SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id "
-                "WHERE tokens.hash = ? AND users.status = 'active'",
-                (token_hash,),
-            ).fetchone()
-        return dict(row) if row else None
+        rows = self._rows(
+            "SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id "
+            "WHERE tokens.hash = ? AND users.status = 'active'",
+            (token_hash,),
+        )
+        return dict(rows[0]) if rows else None
 
     def add_session(self, session_hash: str, user_id: int, csrf: str) -> None:
         """Record a sign-in session (its hash and CSRF token)."""
@@ -372,12 +376,11 @@ class Database:
 
     def old_jobs(self, before: float) -> list[dict]:
         """Ended jobs that finished before ``before`` (unix time)."""
-        with self.connect() as db:
-            rows = db.execute(
-                "SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') "
-                "AND COALESCE(finished, created) < ?",
-                (before,),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') "
+            "AND COALESCE(finished, created) < ?",
+            (before,),
+        )
         return [_job(row) for row in rows]
 
     def delete_job(self, job_id: str) -> None:
