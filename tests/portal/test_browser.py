@@ -7,9 +7,12 @@ Screenshots go to the test's folder; with ``BUTTERFLYVI_UPDATE_SCREENSHOTS=1`` a
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import anndata as ad
@@ -132,7 +135,14 @@ def _no_overflow(page) -> bool:
 def test_sign_up_approval_settings_training_and_layouts(rna_files, browser, tmp_path):
     from _portal import start_portal
 
-    portal = start_portal(tmp_path / "data", "--registration", "approval", workers=1)
+    portal = start_portal(
+        tmp_path / "data", "--registration", "approval", "--allow-private-urls", workers=1
+    )
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(rna_files["small"].parent)
+    )
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -175,6 +185,17 @@ def test_sign_up_approval_settings_training_and_layouts(rna_files, browser, tmp_
             assert client.get("/api/v1/me").json()["email"] == "fay@example.org"
         _shot(page, "settings", tmp_path)
 
+        # a job from a link instead of a file
+        page.click("#nav-new")
+        page.select_option("#direction", "rna->atac")
+        page.select_option("#model", "mouse-cortex-rna-atac")
+        link = f"http://127.0.0.1:{files.server_address[1]}/{rna_files['small'].name}"
+        page.fill("#url", link)
+        page.click("#submit")
+        page.wait_for_url(re.compile(r".*/jobs/[0-9a-f]{16}$"), timeout=60_000)
+        page.wait_for_selector("#job[data-status='succeeded']", timeout=180_000)
+        assert page.is_visible("#umap")
+
         # training from the page; the job page shows its progress, then the model is listed
         page.goto(f"{portal.url}/models/new")
         page.fill("#name", "fays-cortex")
@@ -204,7 +225,8 @@ def test_sign_up_approval_settings_training_and_layouts(rna_files, browser, tmp_
         page.click("#cancel")
         page.wait_for_url("**/jobs")
         with portal.client(token) as client:
-            assert client.get("/api/v1/jobs").json() == []
+            assert len(client.get("/api/v1/jobs").json()) == 1  # of the two jobs
         context.close()
     finally:
         portal.stop()
+        files.shutdown()

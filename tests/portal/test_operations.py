@@ -15,7 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
+import mudata as md
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from _portal import free_port, start_portal, stop_process, submit, wait_for
 
@@ -205,6 +208,27 @@ def test_notifications_in_the_page_by_webhook_and_by_email(tmp_path, rna_files):
         assert any(h["id"] == job_id and h["status"] == "succeeded" for h in _Hooks.received)
         rcpt, content = Inbox.messages[-1]
         assert rcpt == ["lab@example.org"] and job_id in content and "succeeded" in content
+        # a job that fails in the worker (paired cells without one open peak: nothing is left
+        # to train on) is told by each channel too, with the reason
+        empty = tmp_path / "no_open_peaks.h5mu"
+        paired = md.read_h5mu(rna_files["mudata"])
+        paired.mod["atac"].X = sp.csr_matrix(paired["atac"].shape, dtype=np.float32)
+        paired.write(empty)
+        with server.client(server.admin_token) as client, open(empty, "rb") as handle:
+            answer = client.post(
+                "/api/v1/models",
+                data={"name": "doomed", "epochs_pretrain": "1", "epochs": "1"},
+                files={"file": (empty.name, handle)},
+            )
+            assert answer.status_code == 202, answer.text
+            failed = wait_for(client, answer.json()["id"])
+            assert failed["status"] == "failed" and failed["error"]
+            deadline = time.time() + 20
+            while time.time() < deadline and _Hooks.received[-1].get("id") != failed["id"]:
+                time.sleep(0.2)
+        assert _Hooks.received[-1]["id"] == failed["id"]
+        assert _Hooks.received[-1]["status"] == "failed"
+        assert failed["id"] in Inbox.messages[-1][1] and "failed" in Inbox.messages[-1][1]
         # the settings page's button: one test message by each channel
         with server.client(server.admin_token) as client:
             sent = client.post("/api/v1/me/test-notification").json()
