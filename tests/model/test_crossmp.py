@@ -101,3 +101,14 @@ def test_gene_activity_as_an_extra_input_beside_atac(shared_data_dir):
             mdata, modalities=("rna", "atac"), extra_inputs={"atac": "x"}
         )
     np.testing.assert_array_equal(model.extras_["atac"]["var_names"], activity.var_names)
+
+
+def test_crossmp_splits_its_cells_as_crossmp_did(crossmp_data):
+    scvi.settings.seed = 0
+    bf.ButterflyModel.setup_mudata(crossmp_data, modalities=("rna", "atac"))
+    model = bf.ButterflyModel(crossmp_data, preset="crossmp")
+    model.train(max_epochs=1, accelerator="cpu", enable_progress_bar=False, calibrate=False)
+    n = crossmp_data.n_obs
+    parts = (model.train_indices, model.validation_indices, model.test_indices)
+    assert [len(p) for p in parts] == pytest.approx([0.7 * n, 0.15 * n, 0.15 * n], abs=1)
+    assert len(np.unique(np.concatenate(parts))) == n  # every cell in one part

@@ -83,6 +83,9 @@ PRESETS["crossmp"] = {
         "max_epochs": 500,
         "batch_size": 512,
         "early_stopping_patience": 25,
+        # CrossMP's split: 70 % train, 15 % validation, 15 % held out
+        "train_size": 0.7,
+        "validation_size": 0.15,
     },
 }
 
