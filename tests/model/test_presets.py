@@ -27,6 +27,7 @@ def test_paper_preset_is_the_published_method():
             "max_epochs": 200,
             "batch_size": 64,
             "early_stopping_patience": 50,
+            "pretrain_patience": 50,  # the paper early-stops pretraining too
         },
     }
     module = build_module((N_RNA, N_ATAC), ("expression", "accessibility"), layouts=(None, GROUPS))

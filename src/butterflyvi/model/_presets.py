@@ -22,20 +22,22 @@ _PAPER_SCHEDULE = {
 }
 
 
-def _scbutterfly(output_init: str, likelihoods: dict, plan: dict) -> dict[str, dict]:
+def _scbutterfly(
+    output_init: str, likelihoods: dict, plan: dict, train: dict | None = None
+) -> dict[str, dict]:
     """A preset of the scButterfly architecture and schedule (the paper's networks)."""
     return {
         "model": {"output_init": output_init, "batch_covariate": False},
         "likelihoods": likelihoods,
         "module": {},
         "plan": plan,
-        "train": _PAPER_SCHEDULE,
+        "train": {**_PAPER_SCHEDULE, **(train or {})},
     }
 
 
 PRESETS: dict[str, dict[str, dict]] = {
     # The published scButterfly architecture, losses, initialisation and schedule.
-    "paper": _scbutterfly("random", {}, {}),
+    "paper": _scbutterfly("random", {}, {}, {"pretrain_patience": 50}),
     # The paper's method with three changes measured in docs/benchmarks.md: the decoders'
     # output layer starts at the training mean, the accessibility decoder fits whether a peak
     # is open (a Bernoulli likelihood; the encoder input stays TF-IDF), and with such a target

@@ -14,6 +14,7 @@ from .._validation import check_batch_size, check_epochs, invalid
 from ..train import (
     VALIDATION_MONITOR,
     BestWeightsEarlyStopping,
+    PretrainEarlyStopping,
     interrupts_as_keyboard_interrupt,
 )
 from ..train._device_data import DeviceDataSplitter, estimate_bytes
@@ -104,6 +105,7 @@ def fit(
     early_stopping: bool,
     early_stopping_patience: int | None,
     split: dict[str, Any],
+    pretrain_patience: int | None = None,
     accelerator: str,
     devices: Any,
     data_on_device: bool | str = "auto",
@@ -149,6 +151,8 @@ def fit(
     )
     if splitter.n_val > 0:
         callbacks.append(best_weights)
+        if early_stopping and pretrain_patience is not None:
+            callbacks.append(PretrainEarlyStopping(pretrain_patience, best_weights))
         trainer_kwargs.setdefault("check_val_every_n_epoch", 1)
     elif early_stopping:
         logger.warning("No validation cells: early stopping and best-weight restoring are off.")

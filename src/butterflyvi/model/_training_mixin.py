@@ -21,6 +21,7 @@ class TrainingMixin:
         batch_size: int | None = None,
         early_stopping: bool = True,
         early_stopping_patience: int | None = None,
+        pretrain_patience: int | None = None,
         train_size: float | None = None,
         validation_size: float | None = None,
         shuffle_set_split: bool = True,
@@ -49,6 +50,10 @@ class TrainingMixin:
             end either way (when a validation set exists).
         early_stopping_patience
             Patience in epochs (the preset's, 50 in the paper).
+        pretrain_patience
+            End phase 1 early when the validation pretraining loss has not improved for this
+            many epochs, as the paper's pretraining does (``preset="paper"``: 50; the other
+            presets run every pretraining epoch). With ``early_stopping=False``, off.
         train_size, validation_size, shuffle_set_split, external_indexing
             Cell split, as in scvi-tools (``external_indexing``: arrays of train, validation
             and test positions). Default: the preset's — 0.9 / the rest, and CrossMP's
@@ -91,6 +96,7 @@ class TrainingMixin:
             "max_epochs": max_epochs,
             "batch_size": batch_size,
             "early_stopping_patience": early_stopping_patience,
+            "pretrain_patience": pretrain_patience,
         }
         schedule.update({k: v for k, v in given.items() if v is not None})
         result = fit(

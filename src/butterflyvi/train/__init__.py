@@ -1,4 +1,4 @@
-from ._callbacks import BestWeightsEarlyStopping
+from ._callbacks import BestWeightsEarlyStopping, PretrainEarlyStopping
 from ._interrupt import interrupts_as_keyboard_interrupt
 from ._plan import VALIDATION_MONITOR, ButterflyTrainingPlan, NonFiniteLossError
 
@@ -7,5 +7,6 @@ __all__ = [
     "BestWeightsEarlyStopping",
     "ButterflyTrainingPlan",
     "NonFiniteLossError",
+    "PretrainEarlyStopping",
     "interrupts_as_keyboard_interrupt",
 ]

@@ -90,3 +90,56 @@ class BestWeightsEarlyStopping(pl.Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception):
         """Restore the best weights when training is interrupted or fails."""
         self.restore_best(pl_module)
+
+
+class PretrainEarlyStopping(pl.Callback):
+    """End phase 1 when ``validation_pretrain_loss`` has not improved for ``patience`` epochs,
+    as the paper's pretraining does: phase 2 starts at the next epoch and keeps its own number
+    of epochs (the trainer's last epoch moves forward by the pretraining epochs not run).
+
+    Parameters
+    ----------
+    patience
+        Epochs without improvement of the summed per-modality pretraining loss.
+    phase_two
+        The phase-2 callback, whose first watched epoch moves with the switch.
+    """
+
+    monitor = "validation_pretrain_loss"
+
+    def __init__(self, patience: int, phase_two: BestWeightsEarlyStopping):
+        super().__init__()
+        self.patience = patience
+        self.phase_two = phase_two
+        self.best_score = math.inf
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
+        """Track the pretraining loss; on running out of patience, start phase 2 next."""
+        if trainer.sanity_checking or pl_module.phase != 1:
+            return
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        score = float(value)
+        if math.isfinite(score) and score < self.best_score:
+            self.best_score, self.wait = score, 0
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        switch = trainer.current_epoch + 1
+        skipped = pl_module.n_epochs_pretrain - switch
+        if skipped <= 0:
+            return
+        logger.info(
+            "Pretraining stopped early at epoch %d: %s has not improved for %d epochs.",
+            trainer.current_epoch,
+            self.monitor,
+            self.wait,
+        )
+        self.stopped_epoch = trainer.current_epoch
+        pl_module.n_epochs_pretrain = switch
+        self.phase_two.start_epoch = switch
+        trainer.fit_loop.max_epochs -= skipped
