@@ -14,8 +14,9 @@ logger = logging.getLogger(__name__)
 class BestWeightsEarlyStopping(pl.Callback):
     """Stop phase 2 when ``monitor`` has not improved for ``patience`` epochs; restore the best.
 
-    Phase 1 never stops early: the callback starts watching at epoch ``start_epoch``. At the
-    end of training (also when stopped early, interrupted, or stopped by an error) the module
+    Phase 1 is not watched here (:class:`PretrainEarlyStopping` ends it early where asked):
+    this callback starts watching at epoch ``start_epoch``. At the end of training (also when
+    stopped early, interrupted, or stopped by an error) the module
     gets the weights of the epoch with the lowest ``monitor`` — the original scButterfly keeps
     the last weights. This callback is the only place that restores them.
 
