@@ -42,6 +42,28 @@ class Record:
         self.data = dict(initial)
         self.write()
 
+    @classmethod
+    def of_run(cls, path: Path, module: str, **fields) -> Record:
+        """A record opened with ``fields`` and what every run records: the command that made
+        it (``python -m benchmarks.<module> ARGS``), the start time, versions and machine.
+        """
+        import shlex
+        import sys
+        import time
+
+        from ._timing import machine, versions
+
+        return cls(
+            path,
+            {
+                **fields,
+                "command": f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:]),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "versions": versions(),
+                "machine": machine(),
+            },
+        )
+
     def update(self, **values) -> None:
         """Set top-level keys and write the file."""
         self.data.update(values)

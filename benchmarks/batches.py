@@ -14,9 +14,6 @@ donor column in scGen's file, so it is not run. Record:
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +24,6 @@ import butterflyvi as bf
 
 from ._data import PAIRED, _load, _preprocess
 from ._report import Record
-from ._timing import machine, versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH_KEY = {"bmmc_cite": "batch", "bmmc_multiome": "batch", "snareseq": "library"}
@@ -56,17 +52,12 @@ def _scores(model, test, mods) -> dict:
 def run(dataset: str, held: str, seed: int) -> Path:
     torch.set_num_threads(1)
     path = RESULTS / f"batches_{dataset}_{held}_s{seed}.json"
-    record = Record(
+    record = Record.of_run(
         path,
-        {
-            "dataset": dataset,
-            "held_out_batch": held,
-            "seed": seed,
-            "command": "python -m benchmarks.batches " + shlex.join(sys.argv[1:]),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "versions": versions(),
-            "machine": machine(),
-        },
+        "batches",
+        dataset=dataset,
+        held_out_batch=held,
+        seed=seed,
     )
     mods = PAIRED[dataset]["mods"]
     mdata = _preprocess(_load(dataset), mods, [])

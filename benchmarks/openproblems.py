@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -29,7 +27,6 @@ import butterflyvi as bf
 
 from . import _harness as harness
 from ._report import Record, table
-from ._timing import machine, versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("butterflyvi", "guanlab_dengkw_pm", "knnr_py")
@@ -68,17 +65,12 @@ def run(dataset: str, seed: int) -> Path:
     """Both directions of ``dataset`` with ``seed``; the record's path."""
     torch.set_num_threads(1)
     path = RESULTS / f"openproblems_{dataset}_s{seed}.json"
-    record = Record(
+    record = Record.of_run(
         path,
-        {
-            "dataset": dataset,
-            "seed": seed,
-            "command": "python -m benchmarks.openproblems " + shlex.join(sys.argv[1:]),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "versions": versions(),
-            "machine": machine(),
-            "tasks": {},
-        },
+        "openproblems",
+        dataset=dataset,
+        seed=seed,
+        tasks={},
     )
     for direction, files in harness.tasks(dataset, seed=seed + 1).items():
         result = run_task(files, seed)

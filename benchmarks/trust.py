@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -34,7 +32,6 @@ import butterflyvi as bf
 
 from ._data import PAIRED, _load, _preprocess
 from ._report import Record
-from ._timing import machine, versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("snareseq", "bmmc_cite", "pbmc10k_cite")
@@ -92,18 +89,13 @@ def run(dataset: str, seed: int) -> Path:
     obs = mdata.obs if key in mdata.obs else mdata[mods[0]].obs
     labels = obs[key].astype(str).to_numpy()
     left_out = left_out_type(labels)
-    record = Record(
+    record = Record.of_run(
         path,
-        {
-            "dataset": dataset,
-            "seed": seed,
-            "left_out_type": left_out,
-            "level": LEVEL,
-            "command": "python -m benchmarks.trust " + shlex.join(sys.argv[1:]),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "versions": versions(),
-            "machine": machine(),
-        },
+        "trust",
+        dataset=dataset,
+        seed=seed,
+        left_out_type=left_out,
+        level=LEVEL,
     )
     known = np.flatnonzero(labels != left_out)
     order = np.random.default_rng(seed).permutation(known)

@@ -83,7 +83,7 @@ class AdaptMixin:
             data, index, preprocess="auto", missing_features="auto", layer=None
         )
         names = self._query_batches(data, adata, batch)
-        adapted = list(getattr(self, "adapted_batches_", None) or [])
+        adapted = self.adapted_batches_
         trained = [b for b in self.batches_ if b not in adapted]
         seen = sorted(set(pd.unique(names)) & set(trained))
         if seen:

@@ -88,8 +88,8 @@ def predict_to_file(
 
     ``confidence(job, spread, obs)`` adds the cells' confidence to ``obs`` from the per-cell
     spread of the predictions, collected block by block, and returns their difficulty;
-    ``bounds(difficulty)`` (for intervals) then gives ``f(values, rows) -> (lower, upper)``,
-    applied to the written rows read back block by block into ``layers``.
+    ``bounds(values, difficulty) -> (lower, upper)`` (for intervals) is then applied to the
+    written rows, read back block by block, and written as ``layers``.
     """
     from ._calibration import spread
 
@@ -117,7 +117,7 @@ def predict_to_file(
         if confidence is not None and spreads:
             difficulty = confidence(job, np.concatenate(spreads), obs)
         if bounds is not None:
-            _write_bounds(writer, bounds(difficulty), batch_size)
+            _write_bounds(writer, bounds, difficulty, batch_size)
         path = writer.finish(obs, job.target_space.var(), {**job.uns, **(uns or {})})
     except BaseException:
         writer.abort()
@@ -125,12 +125,14 @@ def predict_to_file(
     return open_backed(path)
 
 
-def _write_bounds(writer: CsrRowsWriter, interval: Callable, batch_size: int) -> None:
+def _write_bounds(
+    writer: CsrRowsWriter, bounds: Callable, difficulty: np.ndarray, batch_size: int
+) -> None:
     """``layers["lower"]`` and ``["upper"]`` from the written prediction, block by block."""
     lower, upper = writer.layer("lower"), writer.layer("upper")
     for start in range(0, writer.n_rows, batch_size):
         stop = min(start + batch_size, writer.n_rows)
-        low, high = interval(writer.x.rows(start, stop).toarray(), slice(start, stop))
+        low, high = bounds(writer.x.rows(start, stop).toarray(), difficulty[start:stop])
         lower.append(sp.csr_matrix(low))
         upper.append(sp.csr_matrix(high))
 

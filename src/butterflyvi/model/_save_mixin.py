@@ -150,6 +150,7 @@ class SaveLoadMixin:
                 setattr(model, name, attributes[name])
             model.extras_ = attributes.get("extras_", {})
             model.batches_ = list(attributes.get("batches_", []))
+            model.adapted_batches_ = []  # files from before adapt() recorded them
             model.preset_ = non_kwargs.get("preset", "default")
             model._build_module(non_kwargs.get("likelihoods"), kwargs)
         model.init_params_ = init_params

@@ -47,7 +47,9 @@ class _CsrRows:
 
     def rows(self, start: int, stop: int) -> sp.csr_matrix:
         """Rows ``start:stop`` written so far, read back."""
-        indptr = np.concatenate(self.indptr)
+        if len(self.indptr) > 1:  # joined once, not on every read of a block
+            self.indptr = [np.concatenate(self.indptr)]
+        indptr = self.indptr[0]
         lo, hi = int(indptr[start]), int(indptr[stop])
         return sp.csr_matrix(
             (self.data[lo:hi], self.indices[lo:hi], indptr[start : stop + 1] - lo),

@@ -272,14 +272,15 @@ class TrustMixin:
         hardness = self._confidence(job, cal.spread(prediction.X, binary), prediction.obs)
         if interval is None:
             return
-        lower, upper = self._bounds(job, interval)(hardness)(_dense(prediction.X), slice(None))
+        lower, upper = self._bounds(job, interval)(_dense(prediction.X), hardness)
         prediction.layers["lower"] = sp.csr_matrix(lower)
         prediction.layers["upper"] = upper
         prediction.uns["interval"] = float(interval)
 
     def _bounds(self, job, interval: float) -> Callable:
-        """``bounds(difficulty)(values, rows) -> (lower, upper)``: the split-conformal interval
-        at level ``interval`` of predicted ``values`` of the cells ``rows`` (float32).
+        """``bounds(values, difficulty) -> (lower, upper)``: the split-conformal interval at
+        level ``interval`` of predicted ``values`` (rows of cells) given those cells'
+        ``difficulty`` (float32).
         """
         fitted = self._calibration_of(self.modalities_[job.source], self.modalities_[job.target])
         if fitted is None:
@@ -287,17 +288,14 @@ class TrustMixin:
         quantiles = cal.quantile_at(fitted["quantiles"], float(interval))[None, :]
         low, high = fitted["bounds"]
 
-        def bounds(difficulty: np.ndarray) -> Callable:
-            def interval_of(values: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-                width = difficulty[rows, None] * quantiles
-                lower, upper = values - width, values + width
-                if low is not None:
-                    np.maximum(lower, low, out=lower)
-                if high is not None:
-                    np.minimum(upper, high, out=upper)
-                return lower.astype(np.float32), upper.astype(np.float32)
-
-            return interval_of
+        def bounds(values: np.ndarray, difficulty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            width = difficulty[:, None] * quantiles
+            lower, upper = values - width, values + width
+            if low is not None:
+                np.maximum(lower, low, out=lower)
+            if high is not None:
+                np.minimum(upper, high, out=upper)
+            return lower.astype(np.float32), upper.astype(np.float32)
 
         return bounds
 

@@ -16,9 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-#: Statuses of a user: ``pending`` (signed up, waiting for an administrator), ``active``,
-#: ``revoked`` (no token works).
-USER_STATUSES = ("pending", "active", "revoked")
 #: Columns added after the first release of the schema: (table, column, definition).
 MIGRATIONS = (
     ("users", "status", "TEXT NOT NULL DEFAULT 'active'"),
@@ -45,6 +42,8 @@ JOB_COLUMNS = frozenset(
     }
 )
 USER_COLUMNS = frozenset({"email", "webhook", "status"})
+#: Job columns stored as JSON text.
+JSON_COLUMNS = ("options", "feature_overlap", "progress")
 
 
 def _columns(values: dict[str, Any], allowed: frozenset[str], table: str) -> list[str]:
@@ -332,12 +331,10 @@ class Database:
             )
 
     def update_job(self, job_id: str, **values: Any) -> None:
-        """Set columns of a job (``feature_overlap`` as JSON)."""
+        """Set columns of a job (:data:`JSON_COLUMNS` as JSON)."""
         names = _columns(values, JOB_COLUMNS, "jobs")
-        if "feature_overlap" in values and values["feature_overlap"] is not None:
-            values["feature_overlap"] = json.dumps(values["feature_overlap"])
-        for column in ("options", "progress"):
-            if column in values and values[column] is not None:
+        for column in JSON_COLUMNS:
+            if values.get(column) is not None:
                 values[column] = json.dumps(values[column])
         assignments = ", ".join(f"{name} = ?" for name in names)
         with self.connect() as db:
@@ -377,9 +374,9 @@ class Database:
     def old_jobs(self, before: float) -> list[dict]:
         """Ended jobs that finished before ``before`` (unix time)."""
         rows = self._rows(
-            "SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') "
+            f"SELECT * FROM jobs WHERE status IN ({', '.join('?' * len(FINISHED))}) "
             "AND COALESCE(finished, created) < ?",
-            (before,),
+            (*FINISHED, before),
         )
         return [_job(row) for row in rows]
 
@@ -441,8 +438,8 @@ class Database:
 
 def _job(row: sqlite3.Row) -> dict:
     job = dict(row)
-    job["options"] = json.loads(job["options"] or "{}")
-    for column in ("feature_overlap", "progress"):
+    for column in JSON_COLUMNS:
         if job.get(column):
             job[column] = json.loads(job[column])
+    job["options"] = job.get("options") or {}
     return job

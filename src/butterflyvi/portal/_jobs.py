@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -151,28 +152,24 @@ class JobRunner:
             )
         # streamed to the result file block by block: memory stays that of a block, not of
         # cells × features (100,000 × 5,429 peaks would be gigabytes)
-        partial = folder / f"{RESULT_FILE}.part.h5ad"
-        try:
+        with _written_in_place(folder / RESULT_FILE) as partial:
             prediction = model.translate(
                 adata, source=job["source"], missing="auto", interval=interval, out_file=partial
             )
-            try:
+            with contextlib.closing(prediction.file):
                 overlap = prediction.uns.get("feature_match")
+                trust = ["confidence"] * calibrated + ["90 % intervals"] * (interval is not None)
                 log.info(
-                    "translated %s → %s in %.1f s%s; feature match %s",
+                    "translated %s → %s in %.1f s (%s); feature match %s",
                     job["source"],
                     job["target"],
                     time.perf_counter() - started,
-                    " with confidence" + (" and 90 % intervals" if interval else "")
-                    if calibrated
-                    else "",
+                    " and ".join(trust) or "no calibration",
                     overlap,
                 )
                 self.db.update_job(job["id"], n_cells=int(adata.n_obs), feature_overlap=overlap)
                 self._check(job["id"])
                 placed = describe(model, adata, prediction, source=job["source"], log=log)
-            finally:
-                prediction.file.close()
             log.info(
                 "cells placed (%s map) at %.1f s",
                 placed.summary["map"],
@@ -180,10 +177,6 @@ class JobRunner:
             )
             self._check(job["id"])
             add_to_file(partial, placed)
-            os.replace(partial, folder / RESULT_FILE)
-        except BaseException:
-            partial.unlink(missing_ok=True)  # never a half-written result left behind
-            raise
         draw(model, placed, folder, title=f"{job['target']} from {job['source']}")
         log.info("wrote the result and its pictures (%.1f s in all)", time.perf_counter() - started)
 
@@ -191,7 +184,22 @@ class JobRunner:
     def _train(self, job: dict, folder: Path, log: logging.Logger) -> None:
         from ._training import run_training
 
-        run_training(job, folder, self.db, self.settings, log, self._check)
+        upload = next(folder.glob(f"{UPLOAD_STEM}.*"))
+        run_training(job, upload, self.db, self.settings, log, self._check)
+
+
+@contextlib.contextmanager
+def _written_in_place(path: Path):
+    """A partial file next to ``path``, moved into place when the block ends and removed when
+    it fails: a result is never served half-written.
+    """
+    partial = path.with_name(f"{path.name}.part.h5ad")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
 
 
 def _message(error: Exception) -> str:

@@ -44,8 +44,8 @@ def held_out_figures(model, mdata, test: np.ndarray) -> dict:
     """Each direction's headline figures on the test cells beside the training mean, as the
     catalogue's cards show them.
     """
-    import butterflyvi as bf
-    from butterflyvi.kinds import get_kind
+    from ..kinds import get_kind
+    from ..metrics import baseline_mean
 
     cells = mdata[mdata.obs_names[test]].copy()
     train = mdata[mdata.obs_names[model.train_indices]].copy()
@@ -56,7 +56,7 @@ def held_out_figures(model, mdata, test: np.ndarray) -> dict:
         metric = kind.metric
         truth = cells[target]
         prediction = model.translate(cells, source=source)
-        baseline = bf.metrics.baseline_mean(train[target], cells.n_obs, obs_names=cells.obs_names)
+        baseline = baseline_mean(train[target], cells.n_obs, obs_names=cells.obs_names)
         keep = ("auroc", "auroc_per_peak_mean", "pearson_per_cell_mean", "pearson_per_feature_mean")
         scores = {k: v for k, v in metric(prediction, truth).items() if k in keep}
         base = {k: v for k, v in metric(baseline, truth).items() if k in keep}
@@ -64,8 +64,8 @@ def held_out_figures(model, mdata, test: np.ndarray) -> dict:
     return figures
 
 
-def run_training(job: dict, folder: Path, db: Database, settings, log: logging.Logger, check):
-    """Train a user's model from the job's paired upload; record it for the user."""
+def run_training(job: dict, upload: Path, db: Database, settings, log: logging.Logger, check):
+    """Train a user's model from the job's paired ``upload``; record it for the user."""
     import mudata
     import torch
 
@@ -74,7 +74,6 @@ def run_training(job: dict, folder: Path, db: Database, settings, log: logging.L
 
     torch.set_num_threads(settings.torch_threads)
     options = job["options"]
-    upload = next(folder.glob("upload.*"))
     mdata = mudata.read_h5mu(upload)
     modalities = options.get("modalities") or list(mdata.mod)[:2]
     kinds = resolve_kinds(mdata, modalities, None)

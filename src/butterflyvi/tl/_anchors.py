@@ -71,9 +71,11 @@ def mutual_neighbours(u: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
     """
     x_to_y = _neighbours(v, u, k)
     y_to_x = _neighbours(u, v, k)
-    pairs_xy = {(i, j) for i, row in enumerate(x_to_y) for j in row}
-    mutual = [(i, j) for j, row in enumerate(y_to_x) for i in row if (i, j) in pairs_xy]
-    return np.array(sorted(mutual), dtype=np.int64).reshape(-1, 2)
+    n_y = len(v)
+    forward = np.arange(len(u))[:, None] * n_y + x_to_y  # each pair (i, j) as i * n_y + j
+    backward = y_to_x * n_y + np.arange(n_y)[:, None]
+    pairs = np.intersect1d(forward.ravel(), backward.ravel())  # sorted by i, then j
+    return np.column_stack([pairs // n_y, pairs % n_y]).astype(np.int64)
 
 
 def anchor_scores(u: np.ndarray, v: np.ndarray, anchors: np.ndarray, k: int) -> np.ndarray:

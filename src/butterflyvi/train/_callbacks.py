@@ -11,7 +11,29 @@ import lightning.pytorch as pl
 logger = logging.getLogger(__name__)
 
 
-class BestWeightsEarlyStopping(pl.Callback):
+class _Watch(pl.Callback):
+    """A validation metric (lower is better): its best value and the epochs since."""
+
+    def __init__(self, monitor: str):
+        super().__init__()
+        self.monitor = monitor
+        self.best_score = math.inf
+        self.wait = 0
+
+    def _improved(self, trainer: pl.Trainer) -> bool | None:
+        """Whether this epoch's value beats the best (``None``: no value logged)."""
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return None
+        score = float(value)
+        if math.isfinite(score) and score < self.best_score:
+            self.best_score, self.wait = score, 0
+            return True
+        self.wait += 1
+        return False
+
+
+class BestWeightsEarlyStopping(_Watch):
     """Stop phase 2 when ``monitor`` has not improved for ``patience`` epochs; restore the best.
 
     Phase 1 is not watched here (:class:`PretrainEarlyStopping` ends it early where asked):
@@ -32,14 +54,11 @@ class BestWeightsEarlyStopping(pl.Callback):
     """
 
     def __init__(self, monitor: str, *, start_epoch: int, patience: int | None):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor)
         self.start_epoch = start_epoch
         self.patience = patience
-        self.best_score = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict | None = None
-        self.wait = 0
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
         """Track the best epoch and stop when patience runs out.
@@ -49,19 +68,15 @@ class BestWeightsEarlyStopping(pl.Callback):
         """
         if trainer.sanity_checking or trainer.current_epoch < self.start_epoch:
             return
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is None:
+        improved = self._improved(trainer)
+        if improved is None:
             return
-        score = float(value)
-        if math.isfinite(score) and score < self.best_score:
-            self.best_score = score
+        if improved:
             self.best_epoch = trainer.current_epoch
             self.best_state = {
                 k: v.detach().to("cpu", copy=True) for k, v in pl_module.module.state_dict().items()
             }
-            self.wait = 0
             return
-        self.wait += 1
         if self.patience is not None and self.wait >= self.patience:
             logger.info(
                 "Early stopping at epoch %d: %s has not improved for %d epochs (best %.5f at "
@@ -93,7 +108,7 @@ class BestWeightsEarlyStopping(pl.Callback):
         self.restore_best(pl_module)
 
 
-class PretrainEarlyStopping(pl.Callback):
+class PretrainEarlyStopping(_Watch):
     """End phase 1 when ``validation_pretrain_loss`` has not improved for ``patience`` epochs,
     as the paper's pretraining does: phase 2 starts at the next epoch and keeps its own number
     of epochs (the trainer's last epoch moves forward by the pretraining epochs not run).
@@ -106,29 +121,17 @@ class PretrainEarlyStopping(pl.Callback):
         The phase-2 callback, whose first watched epoch moves with the switch.
     """
 
-    monitor = "validation_pretrain_loss"
-
     def __init__(self, patience: int, phase_two: BestWeightsEarlyStopping):
-        super().__init__()
+        super().__init__("validation_pretrain_loss")
         self.patience = patience
         self.phase_two = phase_two
-        self.best_score = math.inf
-        self.wait = 0
         self.stopped_epoch: int | None = None
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
         """Track the pretraining loss; on running out of patience, start phase 2 next."""
         if trainer.sanity_checking or pl_module.phase != 1:
             return
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is None:
-            return
-        score = float(value)
-        if math.isfinite(score) and score < self.best_score:
-            self.best_score, self.wait = score, 0
-            return
-        self.wait += 1
-        if self.wait < self.patience:
+        if self._improved(trainer) is not False or self.wait < self.patience:
             return
         switch = trainer.current_epoch + 1
         skipped = pl_module.n_epochs_pretrain - switch
