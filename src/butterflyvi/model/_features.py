@@ -342,12 +342,19 @@ def align_features(matrix, var_names: pd.Index, reference: pd.Index, *, missing:
     )
 
 
-def iterate_rows(matrix, batch_size: int) -> Iterator[np.ndarray]:
-    """Dense float32 row blocks of ``matrix`` (only one block is dense at a time)."""
+def iterate_rows(
+    matrix, batch_size: int, *, keep_sparse: bool = False
+) -> Iterator[np.ndarray | sp.csr_matrix]:
+    """Float32 row blocks of ``matrix``, dense (only one block is dense at a time) or, with
+    ``keep_sparse``, CSR where ``matrix`` is sparse.
+    """
     check_batch_size(batch_size)
     n = matrix.shape[0]
     for start in range(0, n, batch_size):
         block = matrix[start : start + batch_size]
+        if sp.issparse(block) and keep_sparse:
+            yield sp.csr_matrix(block, dtype=np.float32)
+            continue
         block = block.toarray() if sp.issparse(block) else np.asarray(block)
         yield block.astype(np.float32, copy=False)
 

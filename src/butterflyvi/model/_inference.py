@@ -16,6 +16,7 @@ from mudata import MuData
 from mudata import set_options as set_mudata_options
 
 from .._validation import invalid, missing, wrong_type
+from ..module import csr_tensor
 from ._features import FeatureSpace, iterate_rows
 from ._stream import CsrRowsWriter, open_backed
 
@@ -66,6 +67,7 @@ def predict_in_memory(module, job: Translation, batch_size: int, threshold: floa
         batch_size=batch_size,
         device=device,
         post=thresholded(threshold),
+        sparse=module.takes_sparse(job.source),
     )
     prediction = AnnData(X=stack_rows(blocks), obs=job.cells.obs.copy(), var=job.target_space.var())
     prediction.uns.update(job.uns)
@@ -111,6 +113,7 @@ def predict_to_file(
             batch_size=batch_size,
             device=device,
             post=write,
+            sparse=module.takes_sparse(job.source),
         )
         obs = job.cells.obs.copy()
         difficulty = None
@@ -167,17 +170,28 @@ def run_batches(
     batch_size: int,
     device: torch.device | str,
     post: Callable[[np.ndarray], Any] | None = None,
+    sparse: bool = False,
 ) -> list:
     """``fn(block, rows)`` of every ``batch_size``-row block of ``matrix``, in eval mode;
     ``post`` is applied to each result as it comes (so that only one dense block is held).
+    With ``sparse``, the blocks of a sparse ``matrix`` are passed as CSR tensors.
     """
     module.eval()
     out = []
-    for start, block in enumerate(iterate_rows(matrix, batch_size)):
+    for start, block in enumerate(iterate_rows(matrix, batch_size, keep_sparse=sparse)):
         rows = slice(start * batch_size, start * batch_size + block.shape[0])
-        result = fn(torch.from_numpy(block).to(device), rows).cpu().numpy()
+        result = fn(to_tensor(block, device), rows).cpu().numpy()
         out.append(result if post is None else post(result))
     return out
+
+
+def to_tensor(block: np.ndarray | sp.csr_matrix, device) -> torch.Tensor:
+    """A dense block as a tensor, a CSR block as a ``torch.sparse_csr`` tensor, on ``device``."""
+    if not sp.issparse(block):
+        return torch.from_numpy(block).to(device)
+    parts = (block.indptr, block.indices, block.data)
+    row_pointers, columns, values = (torch.from_numpy(part).to(device) for part in parts)
+    return csr_tensor(row_pointers.long(), columns.long(), values, block.shape)
 
 
 def dense_rows(matrix, rows: slice, device) -> torch.Tensor:

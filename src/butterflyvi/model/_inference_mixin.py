@@ -355,5 +355,6 @@ class InferenceMixin:
             )["mean"],
             batch_size=batch_size,
             device=self.device,
+            sparse=self.module.takes_sparse(index),
         )
         return np.concatenate(blocks, axis=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from scvi.dataloaders import DataSplitter
@@ -18,6 +19,7 @@ from ..train import (
     interrupts_as_keyboard_interrupt,
 )
 from ..train._device_data import DeviceDataSplitter, estimate_bytes
+from ..train._sparse_data import SparseInputDataSplitter
 
 if TYPE_CHECKING:
     from ._model import ButterflyModel
@@ -47,9 +49,13 @@ def make_splitter(
     dropping a last minibatch of one training cell.
     """
     kwargs = {"batch_size": batch_size, "data_and_attributes": loaded_keys(model), **kwargs}
+    sparse_keys = [MODALITY_KEYS[m] for m in range(2) if model.module.takes_sparse(m)]
     kind = DeviceDataSplitter if on_device else DataSplitter
     if on_device:
         kwargs.pop("distributed_sampler", None)
+        kwargs["sparse_keys"] = sparse_keys
+    elif sparse_keys:
+        kind = partial(SparseInputDataSplitter, sparse_keys=sparse_keys)
     splitter = kind(model.adata_manager, **kwargs)
     if splitter.n_train < 2:
         raise invalid(

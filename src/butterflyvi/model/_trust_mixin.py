@@ -60,6 +60,7 @@ class TrustMixin:
             job.step(self.module, self.device),
             batch_size=1024,
             device=self.device,
+            sparse=self.module.takes_sparse(job.source),
         )
         return np.concatenate(blocks, axis=0).astype(np.float64)
 

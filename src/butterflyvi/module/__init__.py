@@ -13,6 +13,7 @@ from ._likelihoods import (
     ScaledTfidfBCE,
     ZeroInflatedNegativeBinomial,
 )
+from ._layers import csr_tensor
 from ._module import ButterflyModule
 from ._networks import NetworkSpec
 
@@ -27,4 +28,5 @@ __all__ = [
     "NetworkSpec",
     "ScaledTfidfBCE",
     "ZeroInflatedNegativeBinomial",
+    "csr_tensor",
 ]

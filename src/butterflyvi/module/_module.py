@@ -12,7 +12,7 @@ from scvi.module.base import BaseModuleClass, LossOutput, auto_move_data
 from torch import nn
 
 from .._constants import BATCH_KEY, COUNTS_KEYS, EXTRA_KEYS, MODALITY_KEYS
-from ._layers import input_dropout
+from ._layers import ChromosomeEncoderLayer, input_dropout
 from ._likelihoods import Likelihood
 from ._networks import (
     Decoder,
@@ -26,6 +26,11 @@ from ._networks import (
 
 #: How the two modalities' latent posteriors are brought together in phase 2.
 ALIGNMENTS = ("adversarial", "kl")
+
+
+def dense(x: torch.Tensor) -> torch.Tensor:
+    """``x`` itself, or densified when it is a CSR tensor (a sparse minibatch input)."""
+    return x.to_dense() if x.layout == torch.sparse_csr else x
 
 
 def symmetric_kl(
@@ -303,7 +308,12 @@ class ButterflyModule(BaseModuleClass):
     ) -> torch.Tensor:
         """Encoder space of ``x`` (plus the encoding of its extra input, when the modality has
         one, and its batch vector); inputs are masked (inverted dropout) in training only.
+
+        ``x`` may be a CSR tensor (``torch.sparse_csr``): read as it is where the encoder
+        :meth:`takes_sparse`, densified otherwise.
         """
+        if not self.takes_sparse(modality):
+            x = dense(x)
         h = self.encoders[modality](input_dropout(x, self.mask_rates[modality], self.training))
         h = h + self.batch_shift(self.batch_in, modality, batch)
         key = str(modality)
@@ -316,6 +326,13 @@ class ButterflyModule(BaseModuleClass):
             rate = self.mask_rates[modality]
             h = h + self.extra_encoders[key](input_dropout(extra, rate, self.training))
         return h
+
+    def takes_sparse(self, modality: int) -> bool:
+        """Whether the encoder of ``modality`` reads a CSR input without densifying it (the
+        chromosome-blocked encoders).
+        """
+        first = next(iter(self.encoders[modality].children()), None)
+        return isinstance(first, ChromosomeEncoderLayer)
 
     def has_extra(self, modality: int) -> bool:
         """Whether ``modality`` has an extra input."""
@@ -337,13 +354,13 @@ class ButterflyModule(BaseModuleClass):
         :meth:`~butterflyvi.kinds.Likelihood.target`).
         """
         return self.likelihoods[modality].target(
-            tensors[MODALITY_KEYS[modality]], tensors.get(COUNTS_KEYS[modality])
+            dense(tensors[MODALITY_KEYS[modality]]), tensors.get(COUNTS_KEYS[modality])
         )
 
     def observed(self, tensors: dict[str, torch.Tensor], modality: int) -> torch.Tensor:
         """The measured values of ``modality`` on the scale of :meth:`predicted`."""
         return self.likelihoods[modality].observed(
-            tensors[MODALITY_KEYS[modality]], tensors.get(COUNTS_KEYS[modality])
+            dense(tensors[MODALITY_KEYS[modality]]), tensors.get(COUNTS_KEYS[modality])
         )
 
     def predicted(

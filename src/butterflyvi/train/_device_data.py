@@ -17,16 +17,28 @@ import scipy.sparse as sp
 import torch
 from scvi.dataloaders import DataSplitter
 
+from ..module import csr_tensor
+
 #: A matrix is kept dense on the device below this many bytes (float32), else as CSR.
 DENSE_LIMIT_BYTES = 2 * 1024**3
 
 
 class DeviceRows:
-    """The rows of one registered matrix on a device; ``rows(index)`` gathers a dense block."""
+    """The rows of one registered matrix on a device; ``rows(index)`` gathers a block, dense,
+    or CSR (``keep_sparse``) where the matrix is kept as CSR.
+    """
 
-    def __init__(self, matrix, device: torch.device, dense_limit: int = DENSE_LIMIT_BYTES):
+    def __init__(
+        self,
+        matrix,
+        device: torch.device,
+        dense_limit: int = DENSE_LIMIT_BYTES,
+        *,
+        keep_sparse: bool = False,
+    ):
         n_rows, n_cols = matrix.shape
         self.n_cols = n_cols
+        self.keep_sparse = keep_sparse
         if sp.issparse(matrix) and n_rows * n_cols * 4 > dense_limit:
             csr = sp.csr_matrix(matrix, dtype=np.float32)
             self.crow = torch.from_numpy(csr.indptr.astype(np.int64)).to(device)
@@ -38,19 +50,27 @@ class DeviceRows:
             self.dense = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
     def rows(self, index: torch.Tensor) -> torch.Tensor:
-        """Dense float32 block of the rows ``index`` (a tensor on the same device)."""
+        """Float32 block of the rows ``index`` (a tensor on the same device): dense, or a CSR
+        tensor with ``keep_sparse`` when the matrix is held as CSR.
+        """
         if self.dense is not None:
             return self.dense.index_select(0, index)
         starts = self.crow[index]
         lengths = self.crow[index + 1] - starts
-        block = torch.zeros(len(index), self.n_cols, device=self.values.device)
+        device = self.values.device
+        first = torch.cumsum(lengths, 0) - lengths
         total = int(lengths.sum())
+        offset = torch.arange(total, device=device) - torch.repeat_interleave(first, lengths)
+        source = torch.repeat_interleave(starts, lengths) + offset
+        if self.keep_sparse:
+            row_pointers = torch.cat([first, first.new_tensor([total])])
+            return csr_tensor(
+                row_pointers, self.col[source], self.values[source], (len(index), self.n_cols)
+            )
+        block = torch.zeros(len(index), self.n_cols, device=device)
         if total == 0:
             return block
-        row_of = torch.repeat_interleave(torch.arange(len(index), device=block.device), lengths)
-        first = torch.cumsum(lengths, 0) - lengths
-        offset = torch.arange(total, device=block.device) - torch.repeat_interleave(first, lengths)
-        source = torch.repeat_interleave(starts, lengths) + offset
+        row_of = torch.repeat_interleave(torch.arange(len(index), device=device), lengths)
         block[row_of, self.col[source]] = self.values[source]
         return block
 
@@ -111,6 +131,9 @@ class DeviceDataSplitter(DataSplitter):
         Registry keys to serve.
     batch_size, drop_last
         Minibatch size; drop a last, smaller training minibatch.
+    sparse_keys
+        Registry keys served as CSR tensors where they are held as CSR (the input of an
+        encoder that reads sparse input).
     **kwargs
         The split (``train_size``, ``validation_size``, ``shuffle_set_split``,
         ``external_indexing``), as for ``DataSplitter``.
@@ -123,9 +146,11 @@ class DeviceDataSplitter(DataSplitter):
         data_and_attributes: Sequence[str],
         batch_size: int,
         drop_last: bool = False,
+        sparse_keys: Sequence[str] = (),
         **kwargs,
     ):
         super().__init__(adata_manager, **kwargs)
+        self.sparse_keys = frozenset(sparse_keys)
         self.keys = list(data_and_attributes)
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -141,7 +166,11 @@ class DeviceDataSplitter(DataSplitter):
         used = np.concatenate([np.asarray(self.train_idx), np.asarray(self.val_idx)])
         self.used = used.astype(np.int64)
         self.columns = {
-            key: DeviceRows(_rows(self.adata_manager.get_from_registry(key), used), device)
+            key: DeviceRows(
+                _rows(self.adata_manager.get_from_registry(key), used),
+                device,
+                keep_sparse=key in self.sparse_keys,
+            )
             for key in self.keys
         }
         self.device = device
