@@ -45,7 +45,17 @@ CLUSTER_ROWS = ("translated_rna", "translated_atac", "measured_rna", "measured_a
 
 
 def _label(data: dict) -> str:
-    return f"{data['variant']} {data['preset']} {data['epochs_pretrain']}/{data['epochs']}"
+    """The setting of a run: every option that changes the model (variant, preset, epochs,
+    likelihoods, preprocessing, extra inputs), so that only seeds of one setting are averaged.
+    """
+    parts = [data["variant"], data["preset"], f"{data['epochs_pretrain']}/{data['epochs']}"]
+    for modality, likelihood in sorted((data.get("likelihoods") or {}).items()):
+        parts.append(f"{modality}={likelihood}")
+    if data.get("pp") not in (None, "default"):
+        parts.append(f"pp={data['pp']}")
+    if data.get("extra"):
+        parts.append(f"extra={data['extra']}")
+    return " ".join(parts)
 
 
 #: Column order of the presets in the tables (others follow, alphabetically).

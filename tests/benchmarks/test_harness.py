@@ -128,9 +128,19 @@ def test_summary_aggregates_seeds_as_mean_and_sd():
         {"variant": "B", "preset": "default", "epochs_pretrain": 50, "epochs": 100, "seed": s}
         for s in (0, 1)
     ] + [{"variant": "T", "preset": "default", "epochs_pretrain": 17, "epochs": 34, "seed": 0}]
+    # other likelihoods or preprocessing are other settings, never averaged with the default
+    base = {"variant": "B", "preset": "default", "epochs_pretrain": 50, "epochs": 100}
+    runs += [
+        {**base, "likelihoods": {"rna": "nb"}, "pp": "default", "seed": 0},
+        {**base, "likelihoods": {}, "pp": "crossmp", "seed": 0},
+        {**base, "likelihoods": None, "pp": "default", "extra": "gene_activity", "seed": 0},
+    ]
     groups = summary._group_by_setting(runs)
     assert {k: len(v) for k, v in groups.items()} == {
         "B default 50/100": 2,
+        "B default 50/100 rna=nb": 1,
+        "B default 50/100 pp=crossmp": 1,
+        "B default 50/100 extra=gene_activity": 1,
         "T default 17/34": 1,
     }
 

@@ -51,3 +51,14 @@ def test_recovered_counts_need_the_whole_prediction(model, tmp_path):
     data = bf.datasets.snareseq_demo()["rna"][:20].copy()
     with pytest.raises(ValueError, match="recover_counts: expected False with out_file"):
         model.translate(data, source="rna", out_file=tmp_path / "p.h5ad", recover_counts=True)
+
+
+def test_the_written_file_has_int32_indices_as_anndata_writes(model, rna_file, tmp_path):
+    import h5py
+
+    backed = ad.read_h5ad(rna_file, backed="r")
+    model.translate(backed, source="rna", out_file=tmp_path / "pred.h5ad", batch_size=256)
+    with h5py.File(tmp_path / "pred.h5ad") as f:
+        assert f["X/indices"].dtype == np.int32
+        assert f["X/indptr"].dtype == np.int32
+        assert f["X/indptr"][-1] == f["X/indices"].shape[0]

@@ -27,8 +27,10 @@ class _CsrRows:
         self.data = group.create_dataset(
             "data", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(_CHUNK,)
         )
+        # Column numbers: int32 wherever they fit, as anndata writes a scipy CSR matrix.
+        index_dtype = np.int32 if n_cols <= np.iinfo(np.int32).max else np.int64
         self.indices = group.create_dataset(
-            "indices", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_CHUNK,)
+            "indices", shape=(0,), maxshape=(None,), dtype=index_dtype, chunks=(_CHUNK,)
         )
         self.indptr = [np.zeros(1, dtype=np.int64)]
         self.n_cols = n_cols
@@ -57,7 +59,10 @@ class _CsrRows:
         )
 
     def close(self) -> None:
-        self.group.create_dataset("indptr", data=np.concatenate(self.indptr))
+        indptr = np.concatenate(self.indptr)
+        if self.nnz <= np.iinfo(np.int32).max:  # int32 where it fits, as anndata
+            indptr = indptr.astype(np.int32)
+        self.group.create_dataset("indptr", data=indptr)
         self.group.attrs["shape"] = np.array([self.n_rows, self.n_cols])
 
 
