@@ -105,7 +105,7 @@ def _train(mdata, variant: str, epochs: int, batch_size: int) -> dict:
             callbacks=[clock],
             enable_progress_bar=False,
         )
-    n_train = int(round(0.9 * mdata.n_obs))
+    n_train = round(0.9 * mdata.n_obs)
     return {"epochs": clock.epochs, "summary": phase_summary(clock.epochs, n_train)}
 
 
@@ -130,8 +130,11 @@ def main(argv: list[str] | None = None) -> dict:
     record["machine"]["torch_threads"] = torch.get_num_threads()
     record["layer"] = [_layer_times(d) for d in (0.01, 0.03)]
     for row in record["layer"]:
-        print(f"[perf_sparse] layer density {row['density']}: dense {row['dense_cpu_ms']:.0f} ms,"
-              f" sparse {row['sparse_cpu_ms']:.0f} ms ({row['dense_over_sparse']:.2f}x)", flush=True)
+        print(
+            f"[perf_sparse] layer density {row['density']}: dense {row['dense_cpu_ms']:.0f} ms,"
+            f" sparse {row['sparse_cpu_ms']:.0f} ms ({row['dense_over_sparse']:.2f}x)",
+            flush=True,
+        )
     mdata = _data(args.cells)
     record["data"] = {
         "cells": mdata.n_obs,
@@ -148,9 +151,15 @@ def main(argv: list[str] | None = None) -> dict:
             result.update(variant=variant, round=r, load_average=load_average())
             runs.append(result)
             s = result["summary"]
-            print(f"[perf_sparse] round {r} {variant:>6}: " + ", ".join(
-                f"phase {p[-1]} {v['cells_per_cpu_second']:.0f} cells/CPU-s "
-                f"{v['cells_per_wall_second']:.0f} cells/wall-s" for p, v in s.items()), flush=True)
+            print(
+                f"[perf_sparse] round {r} {variant:>6}: "
+                + ", ".join(
+                    f"phase {p[-1]} {v['cells_per_cpu_second']:.0f} cells/CPU-s "
+                    f"{v['cells_per_wall_second']:.0f} cells/wall-s"
+                    for p, v in s.items()
+                ),
+                flush=True,
+            )
     record["runs"] = runs
     summary = {}
     for variant in ("sparse", "dense"):

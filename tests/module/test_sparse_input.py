@@ -4,6 +4,8 @@ path, with the same gradients, for the paper's and CrossMP's encoders.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -48,7 +50,8 @@ def outputs_and_gradients(network: torch.nn.Module, x: torch.Tensor):
 def test_sparse_input_gives_the_dense_function_and_gradients(groups, chromosome_hidden):
     n_features = 400
     parts = (
-        interleaved_groups(n_features, 5) if groups == "interleaved"
+        interleaved_groups(n_features, 5)
+        if groups == "interleaved"
         else contiguous_groups(n_features, 5)
     )
     torch.manual_seed(0)
@@ -70,7 +73,7 @@ def test_unsorted_columns_and_an_empty_batch_are_read_correctly():
     csr = x.to_sparse_csr()
     crow, cols, values = csr.crow_indices(), csr.col_indices(), csr.values()
     # reverse the entries inside every row: same matrix, columns not sorted
-    order = torch.cat([torch.arange(a, b).flip(0) for a, b in zip(crow[:-1], crow[1:])])
+    order = torch.cat([torch.arange(a, b).flip(0) for a, b in pairwise(crow.tolist())])
     shuffled = csr_tensor(crow, cols[order], values[order], (6, 60))
     torch.testing.assert_close(layer.sparse_hidden(shuffled), layer.dense_hidden(x))
     empty = torch.zeros(4, 60)

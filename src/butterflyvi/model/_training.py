@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -174,7 +175,11 @@ def fit(
         **trainer_kwargs,
     )
     try:
-        with interrupts_as_keyboard_interrupt(plan):
+        with interrupts_as_keyboard_interrupt(plan), warnings.catch_warnings():
+            # sparse minibatches (SparseInputDataSplitter): torch warns that CSR tensors are
+            # "beta" and that their (valid, scipy-built) structure is not checked
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
             return runner()
     finally:
         model.best_epoch_ = best_weights.best_epoch

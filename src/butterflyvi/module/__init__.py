@@ -4,6 +4,7 @@ resolves a kind into the builders and likelihoods it hands down.
 """
 
 from .._constants import MODALITY_KEYS
+from ._layers import csr_tensor
 from ._likelihoods import (
     LIKELIHOODS,
     Bernoulli,
@@ -13,7 +14,6 @@ from ._likelihoods import (
     ScaledTfidfBCE,
     ZeroInflatedNegativeBinomial,
 )
-from ._layers import csr_tensor
 from ._module import ButterflyModule
 from ._networks import NetworkSpec
 

@@ -72,9 +72,7 @@ def csr_tensor(
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            row_pointers, columns, values, shape, check_invariants=False
-        )
+        return torch.sparse_csr_tensor(row_pointers, columns, values, shape, check_invariants=False)
 
 
 def _sparse_input_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
@@ -85,7 +83,7 @@ def _sparse_input_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     if p == 1.0:
         keep = torch.zeros_like(values)
     else:
-        keep = (torch.rand(values.shape[0], dtype=values.dtype, device=values.device) >= p)
+        keep = torch.rand(values.shape[0], dtype=values.dtype, device=values.device) >= p
         keep = keep / (1.0 - p)
     return csr_tensor(x.crow_indices(), x.col_indices(), values * keep, tuple(x.shape))
 
@@ -268,9 +266,7 @@ class ChromosomeEncoderLayer(_ChromosomeBlocks):
         """
         n = x.shape[0]
         crow, columns, values = x.crow_indices(), x.col_indices(), x.values()
-        cell = torch.repeat_interleave(
-            torch.arange(n, device=values.device), crow[1:] - crow[:-1]
-        )
+        cell = torch.repeat_interleave(torch.arange(n, device=values.device), crow[1:] - crow[:-1])
         position = self.inverse.index_select(0, columns)  # row of the flattened padded weight
         n_positions = self.weight.shape[0] * self.weight.shape[1]
         bag = cell * self.n_groups + torch.div(position, self.index.shape[1], rounding_mode="floor")
@@ -335,13 +331,85 @@ class ChromosomeDecoderLayer(_ChromosomeBlocks):
         flat = self.bias.view(-1)
         flat[self.inverse] = values.to(flat.dtype)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Map ``(batch, units * n_chrom)`` to ``(batch, n_features)`` logits."""
+    def sample_features(self, fraction: float) -> torch.Tensor:
+        """A uniform sample of ``ceil(fraction · n_features)`` features without replacement,
+        in chromosome order (the order :meth:`forward` returns them in), drawn with torch's
+        generator.
+        """
+        k = max(1, math.ceil(fraction * self.n_features))
+        chosen = torch.randperm(self.n_features, device=self.inverse.device)[:k]
+        return chosen[torch.argsort(self.inverse.index_select(0, chosen))]
+
+    def forward(self, h: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Map ``(batch, units * n_chrom)`` to ``(batch, n_features)`` logits, or with
+        ``features`` (from :meth:`sample_features`) to the logits of those features only,
+        ``(batch, len(features))``, at a cost proportional to their number.
+
+        The BatchNorm normalises each feature over the minibatch, so a feature's logits are
+        the same whichever other features are decoded with it (tested).
+        """
+        if features is not None:
+            return self._some_features(h, features)
         n = h.shape[0]
         blocks = h.reshape(n, self.n_groups, self.units).transpose(0, 1)  # (n_chrom, batch, u)
         out = torch.baddbmm(self.bias.unsqueeze(1), blocks, self.weight)  # (n_chrom, batch, L)
         out = out.transpose(0, 1).reshape(n, -1).index_select(1, self.inverse)
         return self.norm(out)
+
+    def _some_features(self, h: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        n = h.shape[0]
+        blocks = h.reshape(n, self.n_groups, self.units)
+        max_len = self.index.shape[1]
+        position = self.inverse.index_select(0, features)
+        chromosome = torch.div(position, max_len, rounding_mode="floor")
+        offset = position - chromosome * max_len
+        weight = self.weight[chromosome, :, offset]  # (k, units)
+        bias = self.bias.view(-1).index_select(0, position)
+        sizes = torch.bincount(chromosome, minlength=self.n_groups).tolist()
+        pieces = []
+        start = 0
+        for c, size in enumerate(sizes):  # features come in chromosome order
+            if size:
+                stop = start + size
+                pieces.append(torch.addmm(bias[start:stop], blocks[:, c], weight[start:stop].T))
+                start = stop
+        out = torch.cat(pieces, dim=1)
+        if isinstance(self.norm, nn.Identity):
+            return out
+        return _batch_norm_of_features(self.norm, out, features)
+
+
+def _batch_norm_of_features(
+    norm: nn.BatchNorm1d, x: torch.Tensor, features: torch.Tensor
+) -> torch.Tensor:
+    """``norm`` applied to the columns ``features`` of its input only (``x`` holds them): the
+    same per-feature statistics, affine parameters and running-statistics update as the full
+    BatchNorm gives those columns.
+    """
+    use_batch = norm.training or norm.running_mean is None
+    momentum = norm.momentum
+    if momentum is None:  # a cumulative average, as nn.BatchNorm1d
+        momentum = 1.0 / (float(norm.num_batches_tracked) + 1.0)
+    running_mean = running_var = None
+    if norm.running_mean is not None:
+        running_mean = norm.running_mean.index_select(0, features)
+        running_var = norm.running_var.index_select(0, features)
+    out = F.batch_norm(
+        x,
+        running_mean,
+        running_var,
+        norm.weight.index_select(0, features) if norm.affine else None,
+        norm.bias.index_select(0, features) if norm.affine else None,
+        use_batch,
+        momentum,
+        norm.eps,
+    )
+    if norm.training and norm.running_mean is not None:
+        with torch.no_grad():  # F.batch_norm updated the copies: write them back
+            norm.running_mean.index_copy_(0, features, running_mean)
+            norm.running_var.index_copy_(0, features, running_var)
+            norm.num_batches_tracked.add_(1)
+    return out
 
 
 class BlockLinear(nn.Module):

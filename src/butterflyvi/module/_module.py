@@ -116,6 +116,12 @@ class ButterflyModule(BaseModuleClass):
         Batches the networks condition on (0: none). Each batch has a learned vector per
         modality added to the encoder's output and one added to the decoder's input (both
         start at 0); batch ``-1`` means none in particular (the mean of the batch vectors).
+    output_fraction
+        ``None`` (the paper): every output feature is decoded and scored at every training
+        step. A fraction in (0, 1]: a chromosome-blocked decoder (accessibility) decodes and
+        scores a new uniform sample of that fraction of its features at each training step,
+        so its cost falls with the fraction while the expected loss stays the same
+        (validation and translation always decode every feature).
     """
 
     def __init__(
@@ -145,8 +151,15 @@ class ButterflyModule(BaseModuleClass):
         alignment_weight: float | None = None,
         extras: Sequence[tuple[int, EncoderBuilder, object] | None] = (None, None),
         n_batch: int = 0,
+        output_fraction: float | None = None,
     ):
         super().__init__()
+        if output_fraction is not None and not 0.0 < float(output_fraction) <= 1.0:
+            raise ValueError(
+                "output_fraction: expected None or a fraction in (0, 1], "
+                f"found {output_fraction!r}."
+            )
+        self.output_fraction = None if output_fraction is None else float(output_fraction)
         if alignment not in ALIGNMENTS:
             raise ValueError(f"alignment: expected one of {list(ALIGNMENTS)}, found {alignment!r}.")
         parts = (encoders, decoders, likelihoods, mask_rates, kl_weights, layouts)
@@ -393,14 +406,36 @@ class ButterflyModule(BaseModuleClass):
 
     # ------------------------------------------------------------------ phase 1
     def decode(
-        self, embedding: torch.Tensor, modality: int, batch: torch.Tensor | None = None
+        self,
+        embedding: torch.Tensor,
+        modality: int,
+        batch: torch.Tensor | None = None,
+        features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Pre-activation output of modality ``modality`` from its encoder space (with the
-        batch vector of ``batch`` added first).
+        batch vector of ``batch`` added first); of the ``features`` only when given (see
+        :meth:`scored_features`).
         """
         return self.decoders[modality](
-            embedding + self.batch_shift(self.batch_out, modality, batch)
+            embedding + self.batch_shift(self.batch_out, modality, batch), features
         )
+
+    def scored_features(self, modality: int) -> torch.Tensor | None:
+        """The output features of ``modality`` decoded and scored in this training step:
+        ``None`` (all) unless the module is training with ``output_fraction`` and the
+        modality's decoder and likelihood allow a sample (chromosome-blocked output, no
+        per-feature likelihood parameters); then a uniform sample of that fraction.
+
+        The loss over a uniform sample of the features is an unbiased estimate of the loss
+        over all of them (a mean over entries), so the expected loss is unchanged (tested).
+        """
+        if not self.training or self.output_fraction is None or self.output_fraction >= 1.0:
+            return None
+        decoder = self.decoders[modality]
+        per_feature = any(True for _ in self.likelihoods[modality].parameters())
+        if not decoder.samples_features or per_feature:
+            return None
+        return decoder.sample_features(self.output_fraction)
 
     def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_weight: float) -> LossOutput:
         """Phase-1 loss: each modality's autoencoder alone, ``L_rec + kl_weight · w_m · KL``.
@@ -416,7 +451,12 @@ class ButterflyModule(BaseModuleClass):
                 self.encode(tensors[key], m, tensors.get(EXTRA_KEYS[m]), batch)
             )
             target = self.loss_target(tensors, m)
-            rec[m] = self.reconstruction_loss(self.decode(head["out"], m, batch), target, m)
+            features = self.scored_features(m)
+            if features is not None:
+                target = target.index_select(1, features)
+            rec[m] = self.reconstruction_loss(
+                self.decode(head["out"], m, batch, features), target, m
+            )
             kl[m] = kl_to_standard_normal(head["mean"], head["log_var"])
             total = total + rec[m] + kl_weight * self.kl_weights[m] * kl[m]
         return LossOutput(
@@ -469,14 +509,20 @@ class ButterflyModule(BaseModuleClass):
     ) -> dict[str, torch.Tensor]:
         """For every source ``s`` and target ``t``: translated embedding ``emb_s_t`` and the
         decoder's pre-activation output ``pre_s_t`` (s = t: reconstruction). These key names
-        are the contract between the module and the training plan.
+        are the contract between the module and the training plan. In training with
+        ``output_fraction``, ``pre_s_t`` holds only the features ``features_t``
+        (:meth:`scored_features`).
         """
         out = {}
+        features = [self.scored_features(t) for t in range(2)]
+        for t in range(2):
+            if features[t] is not None:
+                out[f"features_{t}"] = features[t]
         for s, z in enumerate((z_0, z_1)):
             for t in range(2):
                 emb = self.translator.decode(z, t)
                 out[f"emb_{s}_{t}"] = emb
-                out[f"pre_{s}_{t}"] = self.decode(emb, t, batch)
+                out[f"pre_{s}_{t}"] = self.decode(emb, t, batch, features[t])
         return out
 
     def discriminator_loss(
@@ -530,6 +576,9 @@ class ButterflyModule(BaseModuleClass):
         total = 0.0
         for t in range(2):
             target = self.loss_target(tensors, t)
+            features = generative_outputs.get(f"features_{t}")
+            if features is not None:  # only a sample of the features was decoded
+                target = target.index_select(1, features)
             for s in range(2):
                 value = self.reconstruction_loss(generative_outputs[f"pre_{s}_{t}"], target, t)
                 name = "reconstruction" if s == t else "translation"

@@ -157,9 +157,22 @@ class Decoder(nn.Module):
         self.output = output
         self.output_batch_norm = bool(output_batch_norm)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Pre-activation output of shape ``(batch, n_features)``."""
-        return self.output(self.hidden(h))
+    def forward(self, h: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Pre-activation output of shape ``(batch, n_features)``; with ``features`` (see
+        :meth:`sample_features`), of those features only.
+        """
+        if features is None:
+            return self.output(self.hidden(h))
+        return self.output(self.hidden(h), features)
+
+    @property
+    def samples_features(self) -> bool:
+        """Whether the output layer can decode a sample of the features alone."""
+        return isinstance(self.output, ChromosomeDecoderLayer)
+
+    def sample_features(self, fraction: float) -> torch.Tensor:
+        """A uniform sample of the output features, in the order :meth:`forward` returns them."""
+        return self.output.sample_features(fraction)
 
     @torch.no_grad()
     def set_output_offset(self, shift: torch.Tensor, scale: torch.Tensor | None = None) -> None:
