@@ -78,6 +78,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "no_adversarial": {"module": {"adversarial_weight": 0.0}},
     "peaks_0.1pct": {"data": {"min_cell_fraction": 0.001}},
     "augment_T": {"augment_rounds": 2},
+    "output_0.25": {"module": {"output_fraction": 0.25}},
+    "output_0.1": {"module": {"output_fraction": 0.1}},
 }
 
 

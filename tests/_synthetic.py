@@ -52,3 +52,17 @@ def assert_float32_close(actual, expected) -> None:
     import numpy as np
 
     np.testing.assert_allclose(actual, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL)
+
+
+def dense(matrix):
+    """A matrix — CSR, dense, or an h5py dataset of a backed file — as a numpy array (a
+    translation is dense or CSR depending on its ``layout``).
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    if sp.issparse(matrix):
+        return matrix.toarray()
+    if hasattr(matrix, "to_memory"):  # an anndata backed sparse dataset
+        return matrix.to_memory().toarray()
+    return np.asarray(matrix)

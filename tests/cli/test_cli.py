@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import butterflyvi as bf
+from _synthetic import dense
 from butterflyvi.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from butterflyvi.model import ButterflyModel
 
@@ -236,7 +237,7 @@ def test_translate_new_raw_rna_cells(raw_file, model_dir, tmp_path, capsys):
     model = ButterflyModel.load(str(model_dir))
     expected = model.translate(rna, source="rna")
     assert list(pred.var_names) == model.features_["atac"]["var_names"]
-    np.testing.assert_allclose(pred.X.toarray(), expected.X.toarray(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dense(pred.X), dense(expected.X), rtol=1e-5, atol=1e-6)
 
     # As .h5mu: the input modality plus the prediction, prefixed names.
     out_mu = tmp_path / "pred.h5mu"
@@ -357,7 +358,7 @@ def test_evaluate_refuses_bad_input(raw_file, tmp_path, capsys):
     )
     assert "var_names" in capsys.readouterr().err
     unknown = tmp_path / "unknown.h5ad"
-    ad.AnnData(raw["atac"].X[:, :5].toarray()).write_h5ad(unknown)
+    ad.AnnData(dense(raw["atac"].X[:, :5])).write_h5ad(unknown)
     assert main(["evaluate", "--pred", str(unknown), "--truth", str(unknown)]) == EXIT_USAGE
     assert "--kind" in capsys.readouterr().err
     assert (

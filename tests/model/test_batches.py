@@ -9,7 +9,7 @@ import scipy.sparse as sp
 import torch
 
 import butterflyvi as bf
-from _synthetic import tiny_paired
+from _synthetic import dense, tiny_paired
 from _tiny import QUIET
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -19,7 +19,7 @@ def with_batches(n_cells=150, seed=0):
     """Tiny paired data in three batches; batch C's RNA has a third of its genes tripled."""
     mdata = tiny_paired(n_cells, seed=seed, preprocess=False)
     batch = np.array(["A", "B", "C"])[np.arange(n_cells) % 3]
-    rna = mdata["rna"].X.toarray()
+    rna = dense(mdata["rna"].X)
     rna[np.ix_(batch == "C", np.arange(rna.shape[1]) % 3 == 0)] *= 3
     mdata["rna"].X = sp.csr_matrix(rna)
     mdata.obs["batch"] = batch
@@ -45,9 +45,9 @@ def test_the_networks_condition_on_the_batch(trained):
     assert model.batches_ == ["A", "B"] and model.module.n_batch == 2
     assert float(model.module.batch_in.abs().sum()) > 0  # trained, not left at 0
     cells = mdata["rna"][mdata.obs["batch"] == "A"].copy()
-    as_a = model.translate(cells, source="rna", batch="A", threshold=0).X.toarray()
-    as_b = model.translate(cells, source="rna", batch="B", threshold=0).X.toarray()
-    own = model.translate(cells, source="rna", threshold=0).X.toarray()
+    as_a = dense(model.translate(cells, source="rna", batch="A", threshold=0).X)
+    as_b = dense(model.translate(cells, source="rna", batch="B", threshold=0).X)
+    own = dense(model.translate(cells, source="rna", threshold=0).X)
     np.testing.assert_allclose(own, as_a, rtol=1e-5, atol=1e-6)
     assert not np.allclose(as_a, as_b)
 
@@ -65,8 +65,8 @@ def test_adapt_fits_the_new_batch_and_leaves_the_training_batches(trained, tmp_p
     model, mdata = trained
     old = mdata["rna"][mdata.obs["batch"] == "A"].copy()
     new = mdata["rna"][mdata.obs["batch"] == "C"].copy()
-    before_old = model.translate(old, source="rna", threshold=0).X.toarray()
-    before_new = model.translate(new, source="rna", threshold=0).X.toarray()
+    before_old = dense(model.translate(old, source="rna", threshold=0).X)
+    before_new = dense(model.translate(new, source="rna", threshold=0).X)
     weights = {k: v.clone() for k, v in model.module.state_dict().items() if "batch" not in k}
     model.adapt(new, source="rna", max_epochs=30)
     assert model.batches_ == ["A", "B", "C"]
@@ -74,12 +74,12 @@ def test_adapt_fits_the_new_batch_and_leaves_the_training_batches(trained, tmp_p
     after = model.module.state_dict()
     assert all(bool((after[k] == v).all()) for k, v in weights.items())  # frozen
     np.testing.assert_allclose(
-        model.translate(old, source="rna", threshold=0).X.toarray(),
+        dense(model.translate(old, source="rna", threshold=0).X),
         before_old,
         rtol=1e-5,
         atol=1e-6,
     )
-    assert not np.allclose(model.translate(new, source="rna", threshold=0).X.toarray(), before_new)
+    assert not np.allclose(dense(model.translate(new, source="rna", threshold=0).X), before_new)
     with pytest.raises(ValueError, match=r"did not train on .* training batches \['A'\]"):
         model.adapt(old, source="rna")
     # the adapted batch can be fitted again on its other modality
@@ -91,8 +91,8 @@ def test_adapt_fits_the_new_batch_and_leaves_the_training_batches(trained, tmp_p
     loaded = bf.ButterflyModel.load(tmp_path / "adapted", accelerator="cpu")
     assert loaded.batches_ == ["A", "B", "C"]
     np.testing.assert_allclose(
-        loaded.translate(new, source="rna", threshold=0).X.toarray(),
-        model.translate(new, source="rna", threshold=0).X.toarray(),
+        dense(loaded.translate(new, source="rna", threshold=0).X),
+        dense(model.translate(new, source="rna", threshold=0).X),
         rtol=1e-5,
         atol=1e-6,
     )

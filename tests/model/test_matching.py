@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import butterflyvi as bf
+from _synthetic import dense
 from butterflyvi.model import FeatureSpace
 
 HUMAN = [f"{g}{i}" for i in range(10) for g in ("CD3E", "MS4A", "LYZ")]  # 30 upper-case symbols
@@ -65,11 +66,11 @@ def test_another_species_is_refused_never_zero_filled():
 def test_a_catalogue_model_translates_prefixed_and_id_named_cells_alike():
     model = bf.zoo.load("mouse-cortex-rna-atac", accelerator="cpu")
     rna = bf.datasets.snareseq_demo()["rna"][:60].copy()
-    expected = model.translate(rna, source="rna").X.toarray()
+    expected = dense(model.translate(rna, source="rna").X)
     prefixed = rna.copy()
     prefixed.var_names = [f"mm10_{g}" for g in rna.var_names]
     pred = model.translate(prefixed, source="rna")
-    np.testing.assert_allclose(pred.X.toarray(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dense(pred.X), expected, rtol=1e-5, atol=1e-6)
     assert (
         pred.uns["feature_match"]["renamed"]["genome_prefix"] == model.feature_spaces[0].n_features
     )

@@ -14,7 +14,7 @@ import pytest
 import scvi
 import torch
 
-from _synthetic import tiny_paired
+from _synthetic import dense, tiny_paired
 from _tiny import QUIET
 from butterflyvi.model import ButterflyModel
 
@@ -52,8 +52,8 @@ def run(seed: int) -> tuple[ButterflyModel, md.MuData]:
 
 def outputs(model: ButterflyModel, mdata: md.MuData) -> list[np.ndarray]:
     return [
-        model.translate(mdata, source="rna").X.toarray(),
-        model.translate(mdata, source="atac").X.toarray(),
+        dense(model.translate(mdata, source="rna").X),
+        dense(model.translate(mdata, source="atac").X),
         model.get_latent_representation(mdata, modality="rna"),
     ]
 

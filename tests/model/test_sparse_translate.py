@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 import butterflyvi as bf
-from _synthetic import assert_float32_close
+from _synthetic import assert_float32_close, dense
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 
@@ -27,11 +27,11 @@ def atac():
 def test_accessibility_input_is_read_sparse_with_the_dense_result(model, atac, monkeypatch):
     assert sp.issparse(atac.X)
     assert model.module.takes_sparse(1) and not model.module.takes_sparse(0)
-    sparse = model.translate(atac, source="atac", batch_size=128)
+    from_csr = model.translate(atac, source="atac", batch_size=128)
     latent_sparse = model.get_latent_representation(atac, modality="atac")
     monkeypatch.setattr(type(model.module), "takes_sparse", lambda self, m: False)
-    dense = model.translate(atac, source="atac", batch_size=128)
+    from_dense = model.translate(atac, source="atac", batch_size=128)
     latent_dense = model.get_latent_representation(atac, modality="atac")
-    assert_float32_close(sparse.X.toarray(), dense.X.toarray())
+    assert_float32_close(dense(from_csr.X), dense(from_dense.X))
     assert_float32_close(latent_sparse, latent_dense)
     assert np.abs(latent_sparse).sum() > 0

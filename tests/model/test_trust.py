@@ -12,6 +12,7 @@ import scvi
 from anndata import AnnData
 
 import butterflyvi as bf
+from _synthetic import dense
 from _tiny import QUIET
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -50,7 +51,7 @@ def test_intervals_cover_the_level_and_are_narrower_than_naive(trained, source, 
     model, mdata, test, _ = trained
     prediction = model.translate(test, source=source, interval=0.9, threshold=0)
     truth = observed(model, test, target)
-    lower, upper = prediction.layers["lower"].toarray(), prediction.layers["upper"]
+    lower, upper = dense(prediction.layers["lower"]), prediction.layers["upper"]
     assert prediction.uns["interval"] == 0.9 and lower.shape == upper.shape == truth.shape
     coverage = bf.metrics.coverage(lower, upper, truth)
     # split conformal guarantees at least the level; with 150 calibration cells a few points
@@ -66,7 +67,7 @@ def test_intervals_cover_the_level_and_are_narrower_than_naive(trained, source, 
 
 def test_probabilities_are_calibrated(trained):
     model, _, test, _ = trained
-    probability = model.translate(test, source="rna", threshold=0).X.toarray()
+    probability = dense(model.translate(test, source="rna", threshold=0).X)
     truth = observed(model, test, "atac")
     error = bf.metrics.calibration_error(probability, truth)
     closed = bf.metrics.calibration_error(np.zeros_like(probability), truth)
@@ -79,7 +80,7 @@ def test_confidence_ranks_cells_by_error_and_flags_an_unseen_type(trained):
         prediction = model.translate(test, source=source, threshold=0)
         confidence = prediction.obs["translation_confidence"].to_numpy()
         assert ((confidence >= 0) & (confidence <= 1)).all()
-        error = np.abs(prediction.X.toarray() - observed(model, test, target)).mean(axis=1)
+        error = np.abs(dense(prediction.X) - observed(model, test, target)).mean(axis=1)
         # seeds 0-1 gave -0.30 .. -0.34 (RNA->ATAC) and -0.12 .. -0.25 (ATAC->RNA); a confidence
         # unrelated to the error gives 0 +- 0.05 on these 450 cells
         assert ss.spearmanr(confidence, error)[0] < -0.1
@@ -113,10 +114,8 @@ def test_intervals_streamed_to_a_file_equal_those_in_memory(trained, tmp_path):
     )
     for layer in ("lower", "upper"):
         np.testing.assert_allclose(
-            streamed.layers[layer][:].toarray(),
-            np.asarray(
-                expected.layers[layer].todense() if layer == "lower" else expected.layers[layer]
-            ),
+            dense(streamed.layers[layer][:]),
+            dense(expected.layers[layer]),
             rtol=1e-5,
             atol=1e-6,
         )

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from _portal import start_portal, submit, wait_for
+from _synthetic import dense
 
 
 def users(portal, *args: str) -> str:
@@ -179,6 +180,6 @@ def test_result_page_of_a_model_with_a_reference_map(lab, rna_files, tmp_path):
     assert "translation_confidence" in cells.obs and "predicted_cell_type" in cells.obs
     assert cells.obsm["X_reference_umap"].shape == (60, 2) and "X_umap" not in cells.obsm
     assert confidence.status_code == 200 and confidence.content[:4] == b"\x89PNG"
-    lower, upper = cells.layers["lower"].toarray(), cells.layers["upper"].toarray()
-    values = cells.X.toarray() if hasattr(cells.X, "toarray") else np.asarray(cells.X)
+    lower, upper = dense(cells.layers["lower"]), dense(cells.layers["upper"])
+    values = dense(cells.X) if hasattr(cells.X, "toarray") else np.asarray(cells.X)
     assert (lower <= values + 1e-6).all() and (values <= upper + 1e-6).all()

@@ -9,6 +9,7 @@ import anndata as ad
 import numpy as np
 
 from _portal import MODEL, submit, wait_for
+from _synthetic import dense
 
 
 def test_health_needs_no_token_and_everything_else_does(portal):
@@ -77,7 +78,7 @@ def test_a_translation_job_end_to_end(portal, rna_files):
         pred = ad.read_h5ad(io.BytesIO(result.content))
         assert pred.n_obs == 60 and pred.obsm["X_reference_umap"].shape == (60, 2)
         assert "predicted_cell_type" in pred.obs and "translation_confidence" in pred.obs
-        assert ((pred.X.data >= 0) & (pred.X.data <= 1)).all()
+        assert ((dense(pred.X) >= 0) & (dense(pred.X) <= 1)).all()
         picture = client.get(f"/api/v1/jobs/{job['id']}/umap.png")
         assert picture.headers["content-type"] == "image/png"
         assert picture.content[:8] == b"\x89PNG\r\n\x1a\n"

@@ -48,18 +48,24 @@ def knn_distance(reference: np.ndarray, latent: np.ndarray, k: int = K_NEIGHBOUR
     return index.kneighbors(latent.astype(np.float32))[0].mean(axis=1)
 
 
-def spread(prediction, binary: bool) -> np.ndarray:
-    """Per cell: mean ``p (1 - p)`` of a probability prediction, else mean ``|prediction|``."""
-    # float64 in both forms, so a streamed (dense) and an in-memory (CSR) prediction agree
-    values = (
-        sp.csr_matrix(prediction, dtype=np.float64)
-        if sp.issparse(prediction)
-        else np.array(prediction, dtype=np.float64)
-    )
-    if sp.issparse(values):
-        values.data = values.data * (1 - values.data) if binary else np.abs(values.data)
-        return np.asarray(values.mean(axis=1)).ravel()
-    return (values * (1 - values) if binary else np.abs(values)).mean(axis=1)
+def spread(prediction, binary: bool, rows_per_block: int = 4096) -> np.ndarray:
+    """Per cell: mean ``p (1 - p)`` of a probability prediction, else mean ``|prediction|``.
+
+    Computed in float64 (so a dense and a CSR prediction agree) over blocks of rows, so that
+    no float64 copy of the whole prediction is made.
+    """
+    out = np.empty(prediction.shape[0], dtype=np.float64)
+    for start in range(0, prediction.shape[0], rows_per_block):
+        block = prediction[start : start + rows_per_block]
+        stop = start + block.shape[0]
+        if sp.issparse(block):
+            values = sp.csr_matrix(block, dtype=np.float64)
+            values.data = values.data * (1 - values.data) if binary else np.abs(values.data)
+            out[start:stop] = np.asarray(values.mean(axis=1)).ravel()
+        else:
+            values = np.asarray(block, dtype=np.float64)
+            out[start:stop] = (values * (1 - values) if binary else np.abs(values)).mean(axis=1)
+    return out
 
 
 def cell_features(summary: CellSummary, distance: np.ndarray, spread_: np.ndarray):

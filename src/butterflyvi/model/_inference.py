@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +18,7 @@ from mudata import set_options as set_mudata_options
 from .._validation import invalid, missing, wrong_type
 from ..module import csr_tensor
 from ._features import FeatureSpace, iterate_rows
-from ._stream import CsrRowsWriter, open_backed
+from ._stream import RowsWriter, open_backed
 
 
 @dataclass
@@ -58,18 +58,84 @@ class Translation:
         return run
 
 
-def predict_in_memory(module, job: Translation, batch_size: int, threshold: float, device):
-    """The prediction of ``job`` as an in-memory AnnData (CSR, values below ``threshold`` 0)."""
+#: How a translation is returned: CSR, dense, or ``"auto"`` (dense above :data:`DENSE_ABOVE`).
+Layout = Literal["auto", "dense", "sparse"]
+#: ``"auto"`` returns a dense matrix when more than this fraction of the first block's values
+#: are kept by the threshold (accessibility probabilities: nearly all): CSR would then take
+#: 2-3x the memory of the dense matrix and cost more to build than to write.
+DENSE_ABOVE = 0.5
+
+
+class _Rows:
+    """Thresholded prediction blocks collected in the layout chosen on the first block."""
+
+    def __init__(self, threshold: float, layout: Layout):
+        if layout not in ("auto", "dense", "sparse"):
+            raise invalid("layout", "'auto', 'dense' or 'sparse'", repr(layout))
+        self.threshold = threshold
+        self.layout = layout
+        self.dense: bool | None = None
+
+    def __call__(self, block: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        """``block`` with the values below the threshold set to 0, dense or CSR."""
+        block = block.astype(np.float32, copy=False)
+        kept = kept_values(block, self.threshold)
+        if self.dense is None:
+            share = np.count_nonzero(kept) / max(kept.size, 1)
+            self.dense = self.layout == "dense" or (self.layout == "auto" and share > DENSE_ABOVE)
+        if not self.dense:
+            return to_csr(block, kept)
+        block[~kept] = 0
+        return block
+
+
+class _Filled:
+    """One dense array for all rows, filled block by block (no list of blocks to stack)."""
+
+    def __init__(self, n_rows: int):
+        self.n_rows = n_rows
+        self.array: np.ndarray | None = None
+        self.at = 0
+
+    def add(self, block: np.ndarray) -> None:
+        if self.array is None:
+            self.array = np.empty((self.n_rows, block.shape[1]), dtype=np.float32)
+        self.array[self.at : self.at + block.shape[0]] = block
+        self.at += block.shape[0]
+
+
+def predict_in_memory(
+    module, job: Translation, batch_size: int, threshold: float, device, layout: Layout = "auto"
+):
+    """The prediction of ``job`` as an in-memory AnnData (values below ``threshold`` 0; dense
+    or CSR as ``layout`` says).
+    """
+    rows = _Rows(threshold, layout)
+    filled = _Filled(job.matrix.shape[0])
+
+    def keep(block: np.ndarray):
+        out = rows(block)
+        if not rows.dense:
+            return out
+        filled.add(out)
+        return None
+
     blocks = run_batches(
         module,
         job.matrix,
         job.step(module, device),
         batch_size=batch_size,
         device=device,
-        post=thresholded(threshold),
+        post=keep,
         sparse=module.takes_sparse(job.source),
     )
-    prediction = AnnData(X=stack_rows(blocks), obs=job.cells.obs.copy(), var=job.target_space.var())
+    if rows.dense:
+        matrix = filled.array
+    elif blocks:
+        matrix = stack_rows(blocks)
+    else:
+        matrix = np.zeros((0, job.target_space.n_features), dtype=np.float32)
+    prediction = AnnData(X=matrix, obs=job.cells.obs.copy(), var=job.target_space.var())
     prediction.uns.update(job.uns)
     return prediction
 
@@ -84,26 +150,29 @@ def predict_to_file(
     confidence: Callable | None = None,
     bounds: Callable | None = None,
     uns: dict | None = None,
+    layout: Layout = "auto",
 ) -> AnnData:
     """The prediction of ``job`` written block by block to ``out_file``, returned backed
-    (``uns``: entries added to the job's ``uns``).
+    (``uns``: entries added to the job's ``uns``; ``layout`` as in memory).
 
     ``confidence(job, spread, obs)`` adds the cells' confidence to ``obs`` from the per-cell
     spread of the predictions, collected block by block, and returns their difficulty;
     ``bounds(values, difficulty) -> (lower, upper)`` (for intervals) is then applied to the
-    written rows, read back block by block, and written as ``layers``.
+    written rows, read back block by block, and written as ``layers`` of the same layout.
     """
     from ._calibration import spread
 
-    writer = CsrRowsWriter(out_file, job.target_space.n_features)
-    to_csr = thresholded(threshold)
+    rows = _Rows(threshold, layout)
     binary = bool(module.likelihoods[job.target].binarised)
     spreads: list[np.ndarray] = []
+    writers: list[RowsWriter] = []
 
     def write(block: np.ndarray) -> None:
-        rows = to_csr(block)  # the spread of what is returned, as in memory
-        spreads.append(spread(rows, binary))
-        writer.append(rows)
+        out = rows(block)  # the spread of what is returned, as in memory
+        spreads.append(spread(out, binary))
+        if not writers:
+            writers.append(RowsWriter(out_file, job.target_space.n_features, dense=rows.dense))
+        writers[0].append(out)
 
     try:
         run_batches(
@@ -115,6 +184,9 @@ def predict_to_file(
             post=write,
             sparse=module.takes_sparse(job.source),
         )
+        if not writers:  # no cells
+            writers.append(RowsWriter(out_file, job.target_space.n_features))
+        writer = writers[0]
         obs = job.cells.obs.copy()
         difficulty = None
         if confidence is not None and spreads:
@@ -123,21 +195,25 @@ def predict_to_file(
             _write_bounds(writer, bounds, difficulty, batch_size)
         path = writer.finish(obs, job.target_space.var(), {**job.uns, **(uns or {})})
     except BaseException:
-        writer.abort()
+        for writer in writers:
+            writer.abort()
         raise
     return open_backed(path)
 
 
 def _write_bounds(
-    writer: CsrRowsWriter, bounds: Callable, difficulty: np.ndarray, batch_size: int
+    writer: RowsWriter, bounds: Callable, difficulty: np.ndarray, batch_size: int
 ) -> None:
     """``layers["lower"]`` and ``["upper"]`` from the written prediction, block by block."""
     lower, upper = writer.layer("lower"), writer.layer("upper")
+    layout = np.asarray if writer.dense else sp.csr_matrix
     for start in range(0, writer.n_rows, batch_size):
         stop = min(start + batch_size, writer.n_rows)
-        low, high = bounds(writer.x.rows(start, stop).toarray(), difficulty[start:stop])
-        lower.append(sp.csr_matrix(low))
-        upper.append(sp.csr_matrix(high))
+        values = writer.x.rows(start, stop)
+        values = values.toarray() if sp.issparse(values) else np.asarray(values)
+        low, high = bounds(values, difficulty[start:stop])
+        lower.append(layout(low))
+        upper.append(layout(high))
 
 
 def modality_of(data: AnnData | MuData, space: FeatureSpace, layer: str | None):
@@ -201,28 +277,30 @@ def dense_rows(matrix, rows: slice, device) -> torch.Tensor:
     return torch.from_numpy(block.astype(np.float32, copy=False)).to(device)
 
 
-def thresholded(threshold: float) -> Callable[[np.ndarray], sp.csr_matrix]:
-    """A dense block as CSR float32, values below ``threshold`` set to 0 (NaN kept).
-
-    Built directly from the mask of kept entries (one pass for the row counts, one boolean
-    gather each for columns and values): about 7× faster than scipy's dense → COO → CSR path
-    on a translated block.
+def kept_values(block: np.ndarray, threshold: float) -> np.ndarray:
+    """Mask of the values of ``block`` a translation keeps: non-zero and at least
+    ``threshold``, or NaN.
     """
+    keep = (block >= threshold) & (block != 0)
+    keep |= np.isnan(block)
+    return keep
 
-    def convert(block: np.ndarray) -> sp.csr_matrix:
-        block = block.astype(np.float32, copy=False)
-        keep = (block >= threshold) & (block != 0)
-        keep |= np.isnan(block)
-        indptr = np.zeros(block.shape[0] + 1, dtype=np.int64)
-        np.cumsum(keep.sum(axis=1), out=indptr[1:])
-        columns = np.broadcast_to(np.arange(block.shape[1], dtype=np.int32), block.shape)
-        index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
-        return sp.csr_matrix(
-            (block[keep], columns[keep], indptr.astype(index_dtype, copy=False)),
-            shape=block.shape,
-        )
 
-    return convert
+def to_csr(block: np.ndarray, keep: np.ndarray) -> sp.csr_matrix:
+    """The ``keep`` entries of a dense float32 block as CSR (int32 indices where they fit).
+
+    Built directly from the mask (one pass for the row counts, one boolean gather each for
+    columns and values): about 7× faster than scipy's dense → COO → CSR path on a translated
+    block.
+    """
+    indptr = np.zeros(block.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    columns = np.broadcast_to(np.arange(block.shape[1], dtype=np.int32), block.shape)
+    index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
+    return sp.csr_matrix(
+        (block[keep], columns[keep], indptr.astype(index_dtype, copy=False)),
+        shape=block.shape,
+    )
 
 
 def stack_rows(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:

@@ -202,6 +202,7 @@ class InferenceMixin:
         out_file: str | Path | None = None,
         batch: str | None = None,
         interval: float | None = None,
+        layout: Literal["auto", "dense", "sparse"] = "auto",
     ) -> AnnData:
         """Predict the other modality of each cell from its ``source`` modality.
 
@@ -232,7 +233,7 @@ class InferenceMixin:
         layer
             Layer of ``data`` to read (default ``.X``, or the registered layer for a MuData).
         threshold
-            Predicted values below it become 0 (1e-4 as in the paper); the result is sparse.
+            Predicted values below it become 0 (1e-4 as in the paper).
         recover_counts
             For a target whose kind can recover counts (accessibility), also store binarised
             recovered counts in ``layers["recovered_counts"]`` (inverted TF-IDF, then each
@@ -266,6 +267,11 @@ class InferenceMixin:
             bounds of every value in ``layers["lower"]`` and ``layers["upper"]`` (for a
             probability, bounds on it), and ``uns["interval"]``. Their coverage is the level
             for cells exchangeable with the calibration cells (``docs/method.md``, "Trust").
+        layout
+            ``"sparse"``: ``X`` (and the interval layers) as CSR; ``"dense"``: as a dense
+            array; ``"auto"``: dense when more than half of the values of the first block are
+            kept by ``threshold`` (accessibility probabilities nearly all are: CSR would take
+            2-3x the memory), CSR otherwise (e.g. expression with many zeros).
 
         Calibrated models (every model trained by this version: :meth:`calibrate` runs at the
         end of :meth:`train`) always write ``obs["translation_confidence"]`` (in [0, 1],
@@ -276,7 +282,7 @@ class InferenceMixin:
         Returns
         -------
         AnnData of the cells of ``data`` in the target modality's feature space (var_names of
-        the target modality), CSR float32, on the scale of the target's likelihood:
+        the target modality), float32 (CSR or dense, see ``layout``), on the scale of the target's likelihood:
         ``"mse"`` the preprocessed scale (log-normalised expression, CLR protein, scaled
         TF-IDF); ``"bernoulli"`` the probability that each peak is open; ``"nb"``/``"zinb"``
         ``log1p`` of the expected counts per median training library (or expected counts with
@@ -306,8 +312,9 @@ class InferenceMixin:
                 self._confidence,
                 bounds,
                 uns=None if interval is None else {"interval": float(interval)},
+                layout=layout,
             )
-        prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device)
+        prediction = predict_in_memory(self.module, job, batch_size, threshold, self.device, layout)
         self._trust(job, prediction, interval)
         if recover_counts:
             prediction.layers["recovered_counts"] = self._recovered_counts(

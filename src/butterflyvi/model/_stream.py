@@ -66,39 +66,77 @@ class _CsrRows:
         self.group.attrs["shape"] = np.array([self.n_rows, self.n_cols])
 
 
-class CsrRowsWriter:
-    """Rows of a CSR ``X`` (and of CSR layers) appended to a new ``.h5ad`` file; ``finish``
-    adds obs, var, uns.
+class _DenseRows:
+    """One dense float32 matrix of the file, grown by appending rows."""
+
+    def __init__(self, parent: h5py.Group, name: str, n_cols: int):
+        rows_per_chunk = max(1, min(1024, _CHUNK // max(n_cols, 1)))
+        self.data = parent.create_dataset(
+            name,
+            shape=(0, n_cols),
+            maxshape=(None, n_cols),
+            dtype=np.float32,
+            chunks=(rows_per_chunk, n_cols),
+        )
+        self.data.attrs["encoding-type"] = "array"
+        self.data.attrs["encoding-version"] = "0.2.0"
+        self.n_cols = n_cols
+        self.n_rows = 0
+
+    def append(self, block) -> None:
+        block = block.toarray() if sp.issparse(block) else np.asarray(block)
+        n = block.shape[0]
+        self.data.resize((self.n_rows + n, self.n_cols))
+        self.data[self.n_rows :] = block.astype(np.float32, copy=False)
+        self.n_rows += n
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` written so far, read back."""
+        return self.data[start:stop]
+
+    def close(self) -> None:
+        pass
+
+
+class RowsWriter:
+    """Rows of ``X`` (and of layers of the same layout) appended to a new ``.h5ad`` file;
+    ``finish`` adds obs, var, uns. ``dense``: dense float32 matrices, else CSR.
 
     The file is written under a temporary name and renamed when complete, so an interrupted
     translation never leaves a file that looks whole.
     """
 
-    def __init__(self, path: str | Path, n_cols: int):
+    def __init__(self, path: str | Path, n_cols: int, *, dense: bool = False):
         self.path = Path(path)
         self.partial = self.path.with_name(f".{self.path.name}.partial")
         self.file = h5py.File(self.partial, "w")
         self.file.attrs["encoding-type"] = "anndata"
         self.file.attrs["encoding-version"] = "0.1.0"
         self.n_cols = n_cols
-        self.x = _CsrRows(self.file.create_group("X"), n_cols)
-        self.layers: dict[str, _CsrRows] = {}
+        self.dense = dense
+        self.x = self._matrix(self.file, "X")
+        self.layers: dict[str, _CsrRows | _DenseRows] = {}
+
+    def _matrix(self, parent: h5py.Group, name: str) -> _CsrRows | _DenseRows:
+        if self.dense:
+            return _DenseRows(parent, name, self.n_cols)
+        return _CsrRows(parent.create_group(name), self.n_cols)
 
     @property
     def n_rows(self) -> int:
         return self.x.n_rows
 
-    def append(self, block: sp.csr_matrix) -> None:
-        """Append the rows of one CSR block to ``X``."""
+    def append(self, block) -> None:
+        """Append the rows of one block (CSR, or dense for a dense writer) to ``X``."""
         self.x.append(block)
 
-    def layer(self, name: str) -> _CsrRows:
-        """A CSR layer of the same shape, filled by its own ``append``."""
+    def layer(self, name: str) -> _CsrRows | _DenseRows:
+        """A layer of the same shape and layout, filled by its own ``append``."""
         if "layers" not in self.file:
             group = self.file.create_group("layers")
             group.attrs["encoding-type"] = "dict"
             group.attrs["encoding-version"] = "0.1.0"
-        self.layers[name] = _CsrRows(self.file["layers"].create_group(name), self.n_cols)
+        self.layers[name] = self._matrix(self.file["layers"], name)
         return self.layers[name]
 
     def finish(self, obs: pd.DataFrame, var: pd.DataFrame, uns: dict) -> Path:

@@ -274,8 +274,9 @@ class TrustMixin:
         if interval is None:
             return
         lower, upper = self._bounds(job, interval)(_dense(prediction.X), hardness)
-        prediction.layers["lower"] = sp.csr_matrix(lower)
-        prediction.layers["upper"] = upper
+        layout = sp.csr_matrix if sp.issparse(prediction.X) else np.asarray  # as X
+        prediction.layers["lower"] = layout(lower)
+        prediction.layers["upper"] = layout(upper)
         prediction.uns["interval"] = float(interval)
 
     def _bounds(self, job, interval: float) -> Callable:
