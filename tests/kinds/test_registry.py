@@ -62,7 +62,7 @@ def test_every_builtin_kind_declares_what_the_package_needs():
         assert kind.default_likelihood in kind.likelihoods
         assert 0 <= kind.mask_rate < 1 and kind.kl_weight(100) > 0
         assert callable(kind.preprocess) and callable(kind.apply) and kind.metric is not None
-    assert sorted(get_kind("expression").likelihoods) == ["mse", "nb", "zinb"]
+    assert sorted(get_kind("expression").likelihoods) == ["mse", "nb", "nb_crossmp", "zinb"]
     assert sorted(get_kind("accessibility").likelihoods) == ["bce_tfidf", "bernoulli"]
     assert sorted(get_kind("protein").likelihoods) == ["mse", "nb"]
 

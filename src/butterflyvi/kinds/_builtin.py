@@ -13,6 +13,7 @@ from .. import pp
 from .._validation import invalid
 from ..module._likelihoods import (
     Bernoulli,
+    CrossMPNegativeBinomial,
     MeanSquaredError,
     NegativeBinomial,
     ScaledTfidfBCE,
@@ -128,6 +129,7 @@ EXPRESSION = _builtin(
         "mse": MeanSquaredError,
         "nb": NegativeBinomial,
         "zinb": ZeroInflatedNegativeBinomial,
+        "nb_crossmp": CrossMPNegativeBinomial,
     },
     default_likelihood="mse",
     mask_rate=0.5,

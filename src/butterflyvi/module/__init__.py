@@ -8,6 +8,7 @@ from ._layers import csr_tensor
 from ._likelihoods import (
     LIKELIHOODS,
     Bernoulli,
+    CrossMPNegativeBinomial,
     Likelihood,
     MeanSquaredError,
     NegativeBinomial,
@@ -22,6 +23,7 @@ __all__ = [
     "MODALITY_KEYS",
     "Bernoulli",
     "ButterflyModule",
+    "CrossMPNegativeBinomial",
     "Likelihood",
     "MeanSquaredError",
     "NegativeBinomial",

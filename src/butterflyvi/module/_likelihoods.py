@@ -12,6 +12,7 @@ dispersion) are trained, saved and moved with the rest of the module.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
@@ -43,6 +44,8 @@ class Likelihood(nn.Module):
     binarised: ClassVar[bool] = False
     #: What :meth:`predict` returns, for documentation and model cards.
     prediction: ClassVar[str] = ""
+    #: Decoder outputs per feature (2 where the decoder also predicts a per-cell dispersion).
+    outputs_per_feature: ClassVar[int] = 1
 
     def __init__(self, n_features: int):
         super().__init__()
@@ -136,24 +139,15 @@ class Bernoulli(_BinaryCrossEntropy):
         return (x > 0).to(x.dtype)
 
 
-class NegativeBinomial(Likelihood):
-    """Negative binomial on raw counts with the observed library size (as scVI).
-
-    The decoder's output is a softmax over features (the expected proportions ``ρ``); the mean
-    of cell ``i`` is ``μ_i = ρ_i · l_i`` with ``l_i`` its observed total count over the
-    model's features; the inverse dispersion ``θ`` is one parameter per feature. The
-    prediction is ``log1p(ρ · L)`` with ``L`` the median training library size (log of
-    counts per median library, the scale users compare with); with ``library`` given, the
-    expected counts ``ρ · library``.
+class _Counts(Likelihood):
+    """Shared part of the count likelihoods: fitted to the raw counts (``layers["counts"]``),
+    compared on ``log1p`` of counts per median training library.
     """
 
-    name = "nb"
     uses_counts = True
-    prediction = "log1p of the expected counts per median training library (or expected counts)"
 
     def __init__(self, n_features: int):
         super().__init__(n_features)
-        self.log_theta = nn.Parameter(torch.zeros(n_features))
         self.register_buffer("median_library", torch.tensor(1.0))
 
     def target(self, x, counts=None):
@@ -168,6 +162,25 @@ class NegativeBinomial(Likelihood):
         counts = self.target(x, counts)
         library = counts.sum(1, keepdim=True).clamp_min(1.0)
         return torch.log1p(counts / library * self.median_library)
+
+
+class NegativeBinomial(_Counts):
+    """Negative binomial on raw counts with the observed library size (as scVI).
+
+    The decoder's output is a softmax over features (the expected proportions ``ρ``); the mean
+    of cell ``i`` is ``μ_i = ρ_i · l_i`` with ``l_i`` its observed total count over the
+    model's features; the inverse dispersion ``θ`` is one parameter per feature. The
+    prediction is ``log1p(ρ · L)`` with ``L`` the median training library size (log of
+    counts per median library, the scale users compare with); with ``library`` given, the
+    expected counts ``ρ · library``.
+    """
+
+    name = "nb"
+    prediction = "log1p of the expected counts per median training library (or expected counts)"
+
+    def __init__(self, n_features: int):
+        super().__init__(n_features)
+        self.log_theta = nn.Parameter(torch.zeros(n_features))
 
     def proportions(self, pre: torch.Tensor) -> torch.Tensor:
         """Expected share ``ρ`` of each feature in a cell's counts."""
@@ -217,6 +230,52 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         )
 
 
+class CrossMPNegativeBinomial(_Counts):
+    """CrossMP's negative binomial (Lyu et al., *Genes* 2024; the authors' code:
+    ``autoencoders.py`` ``Decoder``, ``activations.py`` ``Exp``/``ClippedSoftplus``,
+    ``loss_functions.py`` ``negative_binom_loss``).
+
+    The decoder has two outputs per gene: the rate ``clamp(exp(a), 1e-5, 1e6)`` and the
+    inverse dispersion ``θ = clamp(softplus(b), 1e-4, 1e3)``, both predicted for every cell
+    (where :class:`NegativeBinomial` has a softmax over genes and one ``θ`` per gene). The
+    mean of cell ``i`` is the rate times its size factor ``l_i / L`` (its library over the
+    median training library ``L``, CrossMP's optional size factors). The prediction is
+    ``log1p`` of the rate (counts at the median library); with ``library``, the expected
+    counts ``rate · library / L``.
+    """
+
+    name = "nb_crossmp"
+    outputs_per_feature = 2
+    prediction = "log1p of the expected counts at the median training library (or expected counts)"
+
+    def heads(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rate and the inverse dispersion of decoder output ``pre`` (2 per gene)."""
+        n = self.n_features
+        rate = torch.exp(pre[:, :n]).clamp(1e-5, 1e6)
+        theta = F.softplus(pre[:, n:]).clamp(1e-4, 1e3)
+        return rate, theta
+
+    def loss(self, pre, target):
+        rate, theta = self.heads(pre)
+        size = target.sum(1, keepdim=True).clamp_min(1.0) / self.median_library
+        distribution = NegativeBinomialDistribution(mu=rate * size, theta=theta)
+        return -distribution.log_prob(target).mean()
+
+    def predict(self, pre, library=None):
+        rate, _ = self.heads(pre)
+        if library is not None:
+            return rate * (library.reshape(-1, 1).to(rate.dtype) / self.median_library)
+        return torch.log1p(rate)
+
+    def output_offset(self, mean, std, eps: float = 1e-5):
+        # counts of a median-library cell start at the gene's mean share of that library;
+        # θ starts at 1 (softplus(b) = 1)
+        share = mean / mean.sum().clamp_min(eps)
+        rate = (share * self.median_library).clamp_min(eps)
+        start_theta = torch.full_like(mean, math.log(math.e - 1.0))
+        return torch.cat([rate.log(), start_theta]), None
+
+
 #: The likelihoods butterflyvi defines, by name.
 LIKELIHOODS: dict[str, type[Likelihood]] = {
     cls.name: cls
@@ -226,5 +285,6 @@ LIKELIHOODS: dict[str, type[Likelihood]] = {
         Bernoulli,
         NegativeBinomial,
         ZeroInflatedNegativeBinomial,
+        CrossMPNegativeBinomial,
     )
 }

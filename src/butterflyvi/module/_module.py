@@ -213,8 +213,13 @@ class ButterflyModule(BaseModuleClass):
         )
         self.decoders = nn.ModuleList(
             [
-                Decoder(*build(n, layout, network), output_batch_norm=output_batch_norm)
-                for build, n, layout in zip(decoders, self.n_features, layouts, strict=True)
+                Decoder(
+                    *build(n * likelihood.outputs_per_feature, layout, network),
+                    output_batch_norm=output_batch_norm,
+                )
+                for build, n, layout, likelihood in zip(
+                    decoders, self.n_features, layouts, likelihoods, strict=True
+                )
             ]
         )
         self.variational_head = variational_head
