@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	    --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
 	  || $(BIN)/python -m pip install --quiet "torch==2.13.0"; \
 	fi
-	$(BIN)/python -m pip install --quiet -e ".[test,hub,portal]"
+	$(BIN)/python -m pip install --quiet -e ".[test,hub,portal,velocity]"
 	touch $(STAMP)
 
 install: $(STAMP)

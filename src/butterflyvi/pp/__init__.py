@@ -13,7 +13,7 @@ package live in ``butterflyvi._validation`` (``check_matrix``, ``stored_values``
 
 from ._adt import preprocess_adt
 from ._atac import preprocess_atac
-from ._crossmp import preprocess_crossmp, velocity_genes
+from ._crossmp import preprocess_crossmp
 from ._fragments import count_fragments
 from ._gene_activity import gene_activity, read_gene_annotation
 from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
@@ -23,6 +23,7 @@ from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_p
 from ._rna import preprocess_rna
 from ._states import STATE_KEYS
 from ._transform import apply_fitted, apply_preprocessing, get_state
+from ._velocity import velocity_genes
 
 __all__ = [
     "STATE_KEYS",

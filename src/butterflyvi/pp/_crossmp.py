@@ -1,12 +1,10 @@
-"""CrossMP's preprocessing of a paired RNA + ATAC MuData in one call, and velocity genes."""
+"""CrossMP's preprocessing of a paired RNA + ATAC MuData in one call."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
-from anndata import AnnData
 from mudata import MuData
 
 from .._validation import check_positive_int, invalid, missing, wrong_type
@@ -15,7 +13,7 @@ from ._mudata import replace_modalities
 from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
 from ._rna import preprocess_rna
 
-__all__ = ["preprocess_crossmp", "velocity_genes"]
+__all__ = ["preprocess_crossmp"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,47 +103,4 @@ def preprocess_crossmp(
     out = MuData({rna: rna_data, atac: atac_data})
     for key, value in mdata.uns.items():
         out.uns[key] = value
-    return out
-
-
-def velocity_genes(rna: AnnData, *, n_top: int = 500) -> AnnData | None:
-    """Expression of the genes with the most significant RNA velocity (CrossMP's "significant
-    genes"), as an extra input beside RNA; ``None`` (with a log message) without
-    ``spliced``/``unspliced`` layers.
-
-    Needs scVelo (``pip install scvelo``): moments, then the stochastic velocity model; genes
-    ranked by the fit quality of their velocity (``var["velocity_r2"]``).
-
-    Parameters
-    ----------
-    rna
-        Cells × genes with ``layers["spliced"]`` and ``layers["unspliced"]`` (velocyto counts).
-    n_top
-        Genes kept.
-
-    Returns
-    -------
-    AnnData of the same cells × the ``n_top`` genes (their log-normalised spliced expression),
-    or ``None`` when the layers are absent.
-    """
-    if not {"spliced", "unspliced"} <= set(rna.layers):
-        logger.info(
-            "velocity_genes: skipped (no spliced/unspliced layers; velocyto or STARsolo "
-            "Velocyto output provides them)."
-        )
-        return None
-    try:
-        import scvelo as scv
-    except ImportError as error:
-        raise ImportError(f"velocity_genes needs scVelo: pip install scvelo ({error}).") from error
-    n_top = check_positive_int(n_top, name="n_top")
-    work: Any = rna.copy()
-    scv.pp.filter_and_normalize(work, min_shared_counts=20, n_top_genes=max(n_top * 2, 2000))
-    scv.pp.moments(work, n_pcs=30, n_neighbors=30)
-    scv.tl.velocity(work, mode="stochastic")
-    ranked = work.var["velocity_r2"].fillna(-np.inf).sort_values(ascending=False)
-    genes = ranked.index[: min(n_top, len(ranked))]
-    out = AnnData(X=work[:, genes].layers["Ms"].astype(np.float32), obs=rna.obs[[]].copy())
-    out.var_names = genes
-    out.var["velocity_r2"] = ranked.loc[genes].to_numpy()
     return out
