@@ -15,6 +15,7 @@ from anndata import AnnData
 from mudata import MuData
 
 from .._validation import check_positive_int, invalid, missing
+from ..module import row_totals
 from . import _calibration as cal
 from ._features import align_features
 from ._inference import dense_rows, run_batches
@@ -47,9 +48,16 @@ class TrustMixin:
             batch = None if job.batch is None else torch.from_numpy(job.batch[rows]).to(device)
             post = self.module.posterior(x, job.source, extra, batch)
             summary = self.module.cell_summary(x, job.source, post, batch)
-            return torch.cat([summary, x.sum(1, keepdim=True)], dim=1)
+            return torch.cat([summary, row_totals(x)], dim=1)
 
-        blocks = run_batches(self.module, job.matrix, step, batch_size=1024, device=device)
+        blocks = run_batches(
+            self.module,
+            job.matrix,
+            step,
+            batch_size=1024,
+            device=device,
+            sparse=self.module.takes_sparse(job.source),
+        )
         return cal.CellSummary.from_blocks(blocks)
 
     def _raw_prediction(self, job) -> np.ndarray:

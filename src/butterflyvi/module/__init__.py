@@ -15,7 +15,7 @@ from ._likelihoods import (
     ScaledTfidfBCE,
     ZeroInflatedNegativeBinomial,
 )
-from ._module import ButterflyModule
+from ._module import ButterflyModule, row_totals
 from ._networks import NetworkSpec
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "ScaledTfidfBCE",
     "ZeroInflatedNegativeBinomial",
     "csr_tensor",
+    "row_totals",
 ]

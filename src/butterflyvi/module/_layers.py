@@ -340,6 +340,16 @@ class ChromosomeDecoderLayer(_ChromosomeBlocks):
         chosen = torch.randperm(self.n_features, device=self.inverse.device)[:k]
         return chosen[torch.argsort(self.inverse.index_select(0, chosen))]
 
+    def spaced_features(self, k: int) -> torch.Tensor:
+        """``k`` features evenly spaced over the input order (all when ``k >= n_features``),
+        in chromosome order: a fixed subset, the same at every call.
+        """
+        if k >= self.n_features:
+            chosen = torch.arange(self.n_features, device=self.inverse.device)
+        else:
+            chosen = torch.linspace(0, self.n_features - 1, k, device=self.inverse.device).long()
+        return chosen[torch.argsort(self.inverse.index_select(0, chosen))]
+
     def forward(self, h: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
         """Map ``(batch, units * n_chrom)`` to ``(batch, n_features)`` logits, or with
         ``features`` (from :meth:`sample_features`) to the logits of those features only,

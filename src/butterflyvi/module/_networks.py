@@ -174,6 +174,12 @@ class Decoder(nn.Module):
         """A uniform sample of the output features, in the order :meth:`forward` returns them."""
         return self.output.sample_features(fraction)
 
+    def spaced_features(self, k: int) -> torch.Tensor:
+        """``k`` fixed, evenly spaced output features, in the order :meth:`forward` returns
+        them.
+        """
+        return self.output.spaced_features(k)
+
     @torch.no_grad()
     def set_output_offset(self, shift: torch.Tensor, scale: torch.Tensor | None = None) -> None:
         """Start the pre-activation output at ``shift`` per feature.
