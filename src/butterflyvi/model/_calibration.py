@@ -51,20 +51,25 @@ def knn_distance(reference: np.ndarray, latent: np.ndarray, k: int = K_NEIGHBOUR
 def spread(prediction, binary: bool, rows_per_block: int = 4096) -> np.ndarray:
     """Per cell: mean ``p (1 - p)`` of a probability prediction, else mean ``|prediction|``.
 
-    Computed in float64 (so a dense and a CSR prediction agree) over blocks of rows, so that
-    no float64 copy of the whole prediction is made.
+    Summed in float64 (so a dense and a CSR prediction agree) over blocks of rows, so that no
+    float64 copy of the prediction is made.
     """
     out = np.empty(prediction.shape[0], dtype=np.float64)
     for start in range(0, prediction.shape[0], rows_per_block):
         block = prediction[start : start + rows_per_block]
         stop = start + block.shape[0]
         if sp.issparse(block):
-            values = sp.csr_matrix(block, dtype=np.float64)
-            values.data = values.data * (1 - values.data) if binary else np.abs(values.data)
-            out[start:stop] = np.asarray(values.mean(axis=1)).ravel()
+            block = sp.csr_matrix(block)
+            data = block.data.astype(np.float64)
+            terms = sp.csr_matrix(
+                (data * (1 - data) if binary else np.abs(data), block.indices, block.indptr),
+                shape=block.shape,
+            )
+            out[start:stop] = np.asarray(terms.sum(axis=1)).ravel() / block.shape[1]
         else:
-            values = np.asarray(block, dtype=np.float64)
-            out[start:stop] = (values * (1 - values) if binary else np.abs(values)).mean(axis=1)
+            values = np.asarray(block)
+            terms = values * (1 - values) if binary else np.abs(values)
+            out[start:stop] = terms.sum(axis=1, dtype=np.float64) / block.shape[1]
     return out
 
 
