@@ -34,7 +34,7 @@ def dense(x: torch.Tensor) -> torch.Tensor:
 
 
 #: Outputs over which a cell's own reconstruction error is averaged (:meth:`cell_summary`).
-SUMMARY_FEATURES = 20_000
+SUMMARY_FEATURES = 10_000
 
 
 def dense_columns(x: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
@@ -706,7 +706,7 @@ class ButterflyModule(BaseModuleClass):
         if likelihood.uses_counts:
             error = torch.zeros(x.shape[0], device=x.device)
         else:
-            # Above SUMMARY_FEATURES outputs (200,000 peaks), the mean over a fixed, evenly
+            # Above SUMMARY_FEATURES outputs (e.g. 200,000 peaks), the mean over a fixed, evenly
             # spaced subset of them: the reconstruction would otherwise cost more than the
             # translation it accompanies.
             features = None
