@@ -45,10 +45,10 @@ out = {{"rank": rank, "best_epoch": model.best_epoch_, "history": sorted(model.h
 if rank == 0:
     model.save({model_dir!r}, save_anndata=False)
     loaded = bf.ButterflyModel.load({model_dir!r}, adata=mdata)
-    before = model.translate(mdata, source="rna").X.toarray()
-    after = loaded.translate(mdata, source="atac").X.toarray()
+    before = np.asarray(model.translate(mdata, source="rna", layout="dense").X)
+    after = np.asarray(loaded.translate(mdata, source="atac", layout="dense").X)
     out["same_after_load"] = bool(
-        np.array_equal(before, loaded.translate(mdata, source="rna").X.toarray())
+        np.array_equal(before, np.asarray(loaded.translate(mdata, source="rna", layout="dense").X))
     )
     out["finite"] = bool(np.isfinite(before).all() and np.isfinite(after).all())
 with open(os.path.join({tmp!r}, f"rank{{rank}}.json"), "w") as f:
