@@ -14,7 +14,10 @@ import butterflyvi as bf
 from butterflyvi.model._training import resolve_data_on_device
 from butterflyvi.train._device_data import DeviceBatches, DeviceRows
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta"),
+]
 
 
 @pytest.mark.parametrize("dense_limit", [0, 10**9], ids=["csr", "dense"])
@@ -28,6 +31,10 @@ def test_rows_are_gathered_exactly(dense_limit):
     index = torch.from_numpy(rng.choice(50, size=20, replace=True))
     index[0] = 7
     np.testing.assert_array_equal(stored.rows(index).numpy(), matrix[index.numpy()].toarray())
+    kept_sparse = DeviceRows(matrix, torch.device("cpu"), dense_limit=dense_limit, keep_sparse=True)
+    rows = kept_sparse.rows(index)
+    assert rows.layout == (torch.sparse_csr if dense_limit == 0 else torch.strided)
+    np.testing.assert_array_equal(rows.to_dense().numpy(), matrix[index.numpy()].toarray())
 
 
 def test_an_epoch_serves_every_row_once():
