@@ -165,14 +165,15 @@ def predict_to_file(
     rows = _Rows(threshold, layout)
     binary = bool(module.likelihoods[job.target].binarised)
     spreads: list[np.ndarray] = []
-    writers: list[RowsWriter] = []
+    writer: RowsWriter | None = None  # opened on the first block, once its layout is known
 
     def write(block: np.ndarray) -> None:
+        nonlocal writer
         out = rows(block)  # the spread of what is returned, as in memory
         spreads.append(spread(out, binary))
-        if not writers:
-            writers.append(RowsWriter(out_file, job.target_space.n_features, dense=rows.dense))
-        writers[0].append(out)
+        if writer is None:
+            writer = RowsWriter(out_file, job.target_space.n_features, dense=rows.dense)
+        writer.append(out)
 
     try:
         run_batches(
@@ -184,9 +185,8 @@ def predict_to_file(
             post=write,
             sparse=module.takes_sparse(job.source),
         )
-        if not writers:  # no cells
-            writers.append(RowsWriter(out_file, job.target_space.n_features))
-        writer = writers[0]
+        if writer is None:  # no cells
+            writer = RowsWriter(out_file, job.target_space.n_features)
         obs = job.cells.obs.copy()
         difficulty = None
         if confidence is not None and spreads:
@@ -195,7 +195,7 @@ def predict_to_file(
             _write_bounds(writer, bounds, difficulty, batch_size)
         path = writer.finish(obs, job.target_space.var(), {**job.uns, **(uns or {})})
     except BaseException:
-        for writer in writers:
+        if writer is not None:
             writer.abort()
         raise
     return open_backed(path)

@@ -433,7 +433,9 @@ def _labels(data: MuData, key: str) -> np.ndarray:
 
 
 def _dense(matrix) -> np.ndarray:
-    return (matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)).astype(np.float32)
+    """``matrix`` as a float32 array; a float32 array itself, not a copy."""
+    array = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+    return array.astype(np.float32, copy=False)
 
 
 __all__: list[Any] = ["TrustMixin"]

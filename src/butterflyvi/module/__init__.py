@@ -4,7 +4,6 @@ resolves a kind into the builders and likelihoods it hands down.
 """
 
 from .._constants import MODALITY_KEYS
-from ._layers import csr_tensor
 from ._likelihoods import (
     LIKELIHOODS,
     Bernoulli,
@@ -15,8 +14,9 @@ from ._likelihoods import (
     ScaledTfidfBCE,
     ZeroInflatedNegativeBinomial,
 )
-from ._module import ButterflyModule, row_totals
+from ._module import ButterflyModule
 from ._networks import NetworkSpec
+from ._sparse import csr_tensor, row_ids, row_totals
 
 __all__ = [
     "LIKELIHOODS",
@@ -31,5 +31,6 @@ __all__ = [
     "ScaledTfidfBCE",
     "ZeroInflatedNegativeBinomial",
     "csr_tensor",
+    "row_ids",
     "row_totals",
 ]

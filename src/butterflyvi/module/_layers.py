@@ -12,13 +12,14 @@ indexing + ``einsum`` and ~2x faster than the loop (``benchmarks/perf_layers.py`
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._sparse import csr_tensor, row_ids
 
 ACTIVATIONS = ("leaky_relu", "relu", "prelu", "sigmoid", "identity")
 
@@ -59,20 +60,6 @@ def input_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Ten
     keep = (torch.rand(where.shape[0], dtype=x.dtype) >= p) * scale
     values = flat.index_select(0, where) * keep
     return torch.zeros_like(flat).index_copy_(0, where, values).view_as(x)
-
-
-def csr_tensor(
-    row_pointers: torch.Tensor,
-    columns: torch.Tensor,
-    values: torch.Tensor,
-    shape: tuple[int, int],
-) -> torch.Tensor:
-    """A ``torch.sparse_csr`` tensor from its parts (not checked: the callers build valid
-    ones), without torch's "beta" warning.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(row_pointers, columns, values, shape, check_invariants=False)
 
 
 def _sparse_input_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
@@ -265,9 +252,11 @@ class ChromosomeEncoderLayer(_ChromosomeBlocks):
         (``benchmarks/perf_sparse.py``).
         """
         n = x.shape[0]
-        crow, columns, values = x.crow_indices(), x.col_indices(), x.values()
-        cell = torch.repeat_interleave(torch.arange(n, device=values.device), crow[1:] - crow[:-1])
-        position = self.inverse.index_select(0, columns)  # row of the flattened padded weight
+        values = x.values()
+        cell = row_ids(x.crow_indices())
+        position = self.inverse.index_select(
+            0, x.col_indices()
+        )  # row of the flattened padded weight
         n_positions = self.weight.shape[0] * self.weight.shape[1]
         bag = cell * self.n_groups + torch.div(position, self.index.shape[1], rounding_mode="floor")
         key = bag * n_positions + position
@@ -337,8 +326,9 @@ class ChromosomeDecoderLayer(_ChromosomeBlocks):
         generator.
         """
         k = max(1, math.ceil(fraction * self.n_features))
-        chosen = torch.randperm(self.n_features, device=self.inverse.device)[:k]
-        return chosen[torch.argsort(self.inverse.index_select(0, chosen))]
+        return self._in_chromosome_order(
+            torch.randperm(self.n_features, device=self.inverse.device)[:k]
+        )
 
     def spaced_features(self, k: int) -> torch.Tensor:
         """``k`` features evenly spaced over the input order (all when ``k >= n_features``),
@@ -348,7 +338,13 @@ class ChromosomeDecoderLayer(_ChromosomeBlocks):
             chosen = torch.arange(self.n_features, device=self.inverse.device)
         else:
             chosen = torch.linspace(0, self.n_features - 1, k, device=self.inverse.device).long()
-        return chosen[torch.argsort(self.inverse.index_select(0, chosen))]
+        return self._in_chromosome_order(chosen)
+
+    def _in_chromosome_order(self, features: torch.Tensor) -> torch.Tensor:
+        """``features`` sorted by their place in the padded layout (chromosome by chromosome),
+        the order :meth:`forward` decodes a subset in.
+        """
+        return features[torch.argsort(self.inverse.index_select(0, features))]
 
     def forward(self, h: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
         """Map ``(batch, units * n_chrom)`` to ``(batch, n_features)`` logits, or with

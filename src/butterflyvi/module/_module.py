@@ -23,47 +23,14 @@ from ._networks import (
     NetworkSpec,
     SingleModalityHead,
 )
+from ._sparse import dense, dense_columns
 
 #: How the two modalities' latent posteriors are brought together in phase 2.
 ALIGNMENTS = ("adversarial", "kl")
 
 
-def dense(x: torch.Tensor) -> torch.Tensor:
-    """``x`` itself, or densified when it is a CSR tensor (a sparse minibatch input)."""
-    return x.to_dense() if x.layout == torch.sparse_csr else x
-
-
 #: Outputs over which a cell's own reconstruction error is averaged (:meth:`cell_summary`).
 SUMMARY_FEATURES = 10_000
-
-
-def dense_columns(x: torch.Tensor, columns: torch.Tensor | None) -> torch.Tensor:
-    """The ``columns`` of ``x`` (all when ``None``), dense; a CSR ``x`` is read entry by
-    entry, without densifying its other columns.
-    """
-    if columns is None:
-        return dense(x)
-    if x.layout != torch.sparse_csr:
-        return x.index_select(1, columns)
-    crow, col, values = x.crow_indices(), x.col_indices(), x.values()
-    where = torch.full((x.shape[1],), -1, dtype=torch.int64, device=values.device)
-    where[columns] = torch.arange(len(columns), device=values.device)
-    row = torch.repeat_interleave(torch.arange(x.shape[0], device=values.device), crow.diff())
-    position = where[col]
-    kept = position >= 0
-    out = torch.zeros(x.shape[0], len(columns), dtype=values.dtype, device=values.device)
-    out[row[kept], position[kept]] = values[kept]
-    return out
-
-
-def row_totals(x: torch.Tensor) -> torch.Tensor:
-    """Per-row sums of ``x`` (dense or CSR), as a ``(n, 1)`` column."""
-    if x.layout != torch.sparse_csr:
-        return x.sum(1, keepdim=True)
-    crow, values = x.crow_indices(), x.values()
-    row = torch.repeat_interleave(torch.arange(x.shape[0], device=values.device), crow.diff())
-    totals = torch.zeros(x.shape[0], dtype=values.dtype, device=values.device)
-    return totals.index_add_(0, row, values)[:, None]
 
 
 def symmetric_kl(
@@ -255,6 +222,17 @@ class ButterflyModule(BaseModuleClass):
                 )
             ]
         )
+        # What each modality's networks allow, fixed at construction (read every minibatch):
+        # a CSR input (chromosome-blocked encoder); a sample of the outputs (chromosome-blocked
+        # decoder, no per-feature likelihood parameters).
+        self.sparse_inputs = tuple(
+            isinstance(next(iter(encoder.children()), None), ChromosomeEncoderLayer)
+            for encoder in self.encoders
+        )
+        self.sampled_outputs = tuple(
+            decoder.samples_features and not any(True for _ in likelihood.parameters())
+            for decoder, likelihood in zip(self.decoders, self.likelihoods, strict=True)
+        )
         self.variational_head = variational_head
         self.output_batch_norm = bool(output_batch_norm)
         self.pretrain_heads = nn.ModuleList(
@@ -382,8 +360,7 @@ class ButterflyModule(BaseModuleClass):
         """Whether the encoder of ``modality`` reads a CSR input without densifying it (the
         chromosome-blocked encoders).
         """
-        first = next(iter(self.encoders[modality].children()), None)
-        return isinstance(first, ChromosomeEncoderLayer)
+        return self.sparse_inputs[modality]
 
     def has_extra(self, modality: int) -> bool:
         """Whether ``modality`` has an extra input."""
@@ -469,11 +446,9 @@ class ButterflyModule(BaseModuleClass):
         """
         if not self.training or self.output_fraction is None or self.output_fraction >= 1.0:
             return None
-        decoder = self.decoders[modality]
-        per_feature = any(True for _ in self.likelihoods[modality].parameters())
-        if not decoder.samples_features or per_feature:
+        if not self.sampled_outputs[modality]:
             return None
-        return decoder.sample_features(self.output_fraction)
+        return self.decoders[modality].sample_features(self.output_fraction)
 
     def pretrain_loss(self, tensors: dict[str, torch.Tensor], kl_weight: float) -> LossOutput:
         """Phase-1 loss: each modality's autoencoder alone, ``L_rec + kl_weight · w_m · KL``.

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import torch
 from scvi.dataloaders import DataSplitter
 
-from ..module import csr_tensor
+from ..module import csr_tensor, row_ids
 
 #: A matrix is kept dense on the device below this many bytes (float32), else as CSR.
 DENSE_LIMIT_BYTES = 2 * 1024**3
@@ -58,20 +58,15 @@ class DeviceRows:
         starts = self.crow[index]
         lengths = self.crow[index + 1] - starts
         device = self.values.device
-        first = torch.cumsum(lengths, 0) - lengths
-        total = int(lengths.sum())
-        offset = torch.arange(total, device=device) - torch.repeat_interleave(first, lengths)
-        source = torch.repeat_interleave(starts, lengths) + offset
+        row_pointers = torch.zeros(len(index) + 1, dtype=torch.int64, device=device)
+        torch.cumsum(lengths, 0, out=row_pointers[1:])
+        row = row_ids(row_pointers)  # the gathered block's row of every entry
+        source = starts[row] + torch.arange(row.shape[0], device=device) - row_pointers[row]
+        columns, values = self.col[source], self.values[source]
         if self.keep_sparse:
-            row_pointers = torch.cat([first, first.new_tensor([total])])
-            return csr_tensor(
-                row_pointers, self.col[source], self.values[source], (len(index), self.n_cols)
-            )
+            return csr_tensor(row_pointers, columns, values, (len(index), self.n_cols))
         block = torch.zeros(len(index), self.n_cols, device=device)
-        if total == 0:
-            return block
-        row_of = torch.repeat_interleave(torch.arange(len(index), device=device), lengths)
-        block[row_of, self.col[source]] = self.values[source]
+        block[row, columns] = values
         return block
 
     @property
