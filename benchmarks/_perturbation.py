@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import numpy as np
 import scanpy as sc
@@ -40,12 +41,13 @@ QUICK_HVG = 500
 QUICK_CELLS = 600
 
 
-def load_kang(*, quick: bool) -> tuple[AnnData, list[str]]:
+def load_kang(*, quick: bool, genes: Literal["hvg", "all"] = "hvg") -> tuple[AnnData, list[str]]:
     """Kang data (already log-normalised), restricted to highly variable genes.
 
     The HVGs are chosen with ``scanpy.pp.highly_variable_genes`` (flavor ``"seurat"``, meant
     for log data) on all cells; nothing is normalised again. ``quick`` keeps a seeded
-    subsample of cells and fewer genes.
+    subsample of cells and fewer genes. ``genes="all"`` keeps every gene of scGen's file
+    (6,998), as scGen and scButterfly ran it.
     """
     adata = bf.datasets.load_shared("kang")
     notes = []
@@ -53,19 +55,25 @@ def load_kang(*, quick: bool) -> tuple[AnnData, list[str]]:
         keep = np.sort(np.random.RandomState(0).permutation(adata.n_obs)[:QUICK_CELLS])
         adata = adata[keep].copy()
         notes.append(f"--quick: a seeded random subsample of {adata.n_obs} cells.")
-    n_top = QUICK_HVG if quick else N_HVG
-    work = AnnData(X=adata.X, var=adata.var[[]])
-    sc.pp.highly_variable_genes(work, n_top_genes=n_top, flavor="seurat")
-    adata = adata[:, work.var["highly_variable"].to_numpy()].copy()
+    if genes == "hvg":
+        n_top = QUICK_HVG if quick else N_HVG
+        work = AnnData(X=adata.X, var=adata.var[[]])
+        sc.pp.highly_variable_genes(work, n_top_genes=n_top, flavor="seurat")
+        adata = adata[:, work.var["highly_variable"].to_numpy()].copy()
+    else:
+        adata = adata.copy()
     adata.obs = adata.obs[["condition", "cell_type"]].copy()
     adata.uns.clear()
     for mapping in (adata.obsm, adata.obsp):
         for key in list(mapping):
             del mapping[key]
-    notes.append(
-        f"Already log-normalised (not normalised again); {adata.n_vars} HVGs from "
-        "scanpy.pp.highly_variable_genes(flavor='seurat') on the log data of all cells."
+    chosen = (
+        f"{adata.n_vars} HVGs from scanpy.pp.highly_variable_genes(flavor='seurat') on the log "
+        "data of all cells"
+        if genes == "hvg"
+        else f"every gene of scGen's file ({adata.n_vars})"
     )
+    notes.append(f"Already log-normalised (not normalised again); {chosen}.")
     return adata, notes
 
 
@@ -177,6 +185,7 @@ def run_perturbation(
     cell_types: list[str] | None = None,
     previous: dict | None = None,
     threads: int | None = None,
+    genes: Literal["hvg", "all"] = "hvg",
 ) -> None:
     """Leave-one-cell-type-out over ``cell_types`` (all 7 by default; CD4T only with quick).
 
@@ -185,7 +194,7 @@ def run_perturbation(
     """
     start = time.perf_counter()
     record.update(status="loading")
-    adata, notes = load_kang(quick=quick)
+    adata, notes = load_kang(quick=quick, genes=genes)
     if cell_types is None:
         cell_types = ["CD4T"] if quick else list(CELL_TYPES)
     record.update(

@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cell-types", nargs="*", default=None, help="kang: held-out types (default all 7)"
     )
+    parser.add_argument(
+        "--genes",
+        default="hvg",
+        choices=["hvg", "all"],
+        help="kang: 2,000 highly variable genes (default) or scGen's full gene set",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument(
         "--threads",
@@ -115,6 +121,8 @@ def _options(args: argparse.Namespace) -> tuple[str, ...]:
         options.append(f"pp{args.pp}")
     if args.extra:
         options.append(f"x{args.extra}")
+    if getattr(args, "genes", "hvg") != "hvg":
+        options.append(f"genes{args.genes}")
     return tuple(options)
 
 
@@ -167,6 +175,7 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
             "likelihoods": args.likelihoods,
             "pp": args.pp,
             "extra": args.extra,
+            "genes": args.genes if dataset == "kang" else None,
             "command": "python -m benchmarks.run " + shlex.join(sys.argv[1:]),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "versions": versions(),
@@ -185,7 +194,9 @@ def run_one(args: argparse.Namespace, dataset: str) -> Path:
     }
     try:
         if dataset == "kang":
-            run_perturbation(cell_types=args.cell_types, previous=previous, **kwargs)
+            run_perturbation(
+                cell_types=args.cell_types, previous=previous, genes=args.genes, **kwargs
+            )
         else:
             umap = None if (args.quick or args.no_umap) else args.out / f"{stem}_umap.npz"
             run_paired(

@@ -201,7 +201,8 @@ def kang_table(results: dict[str, dict]) -> str:
     rows = []
     for data in runs:
         for holdout, res in data["holdouts"].items():
-            row = [f"{holdout} ({data['preset']})"]
+            genes = data.get("data", {}).get("n_genes", "?")
+            row = [f"{holdout} ({data['preset']}, {genes} genes, seed {data['seed']})"]
             for who in ("model", "baseline_control", "baseline_shift"):
                 m = res[who]
                 row.append(
