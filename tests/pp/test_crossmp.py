@@ -1,4 +1,4 @@
-"""CrossMP's preprocessing: peak filters, sex chromosomes, merged peaks, z-scoring with
+"""CrossMP's preprocessing: peak filters, sex chromosomes and autosomes, merged peaks, z-scoring with
 clipping, gene activity (MAESTRO's RP model), and the whole recipe on real data."""
 
 from __future__ import annotations
@@ -40,6 +40,44 @@ def test_sex_chromosomes_are_removed_with_or_without_chr():
     bare = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["A", "B"]))
     with pytest.raises(KeyError, match=r"adata.var: expected gene coordinates"):
         bf.pp.remove_sex_chromosomes(bare, feature_type="genes")
+
+
+def test_autosomes_are_the_numbered_chromosomes_as_crossmps_code_keeps():
+    names = ["chr1:1-10", "chrX:1-10", "chrM:1-9", "chrUn_GL456:1-5", "19:3-4", "MT:1-2"]
+    names += ["chr1_KI270706v1_random:1-9", "chr22:5-9"]
+    adata = peaks(names, np.ones((2, len(names))))
+    kept = bf.pp.keep_autosomes(adata, copy=True)
+    assert list(kept.var_names) == ["chr1:1-10", "19:3-4", "chr22:5-9"]
+    assert adata.n_vars == len(names)  # copy=True leaves the input as it was
+    genes = ad.AnnData(
+        np.ones((2, 3), dtype=np.float32),
+        var=pd.DataFrame({"chrom": ["chr3", "chrY", "MT"]}, index=["A", "B", "C"]),
+    )
+    bf.pp.keep_autosomes(genes)
+    assert list(genes.var_names) == ["A"]
+    sex_only = peaks(["chrX:1-10", "chrY:1-10"], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="features on numbered chromosomes"):
+        bf.pp.keep_autosomes(sex_only)
+
+
+def test_crossmp_recipe_keeps_autosomes_unless_asked_for_no_sex(snare_demo):
+    raw = snare_demo.copy()
+    raw.mod["atac"] = raw["atac"].copy()
+    extra = ad.AnnData(
+        sp.csr_matrix(np.ones((raw.n_obs, 1), dtype=np.float32)),
+        obs=pd.DataFrame(index=raw.obs_names),
+        var=pd.DataFrame({"chrom": ["chrM"], "start": [100], "end": [900]}, index=["chrM_100_900"]),
+    )
+    raw.mod["atac"] = ad.concat([raw["atac"], extra], axis=1, merge="first")
+    raw.mod["atac"].var = pd.concat([snare_demo["atac"].var, extra.var])
+    raw.update()
+    options = {"min_genes": 100, "max_genes": 7000, "max_peak_fraction": 1.0, "copy": True}
+    autosomes = bf.pp.preprocess_crossmp(raw, **options)["atac"]
+    no_sex = bf.pp.preprocess_crossmp(raw, chromosomes="no_sex", **options)["atac"]
+    assert set(autosomes.var["chrom"]) == set(no_sex.var["chrom"]) - {"chrM"}
+    assert "chrM" in set(no_sex.var["chrom"])
+    with pytest.raises(ValueError, match="chromosomes: expected 'autosomes' or 'no_sex'"):
+        bf.pp.preprocess_crossmp(raw, chromosomes="all", **options)
 
 
 def test_overlapping_peaks_merge_and_their_counts_add_up():

@@ -18,7 +18,12 @@ from ._fragments import count_fragments
 from ._gene_activity import gene_activity, read_gene_annotation
 from ._inverse import binarize_recovered, estimate_totals, inverse_tfidf, recover_atac_counts
 from ._map_peaks import map_peaks
-from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
+from ._peak_filters import (
+    filter_peaks,
+    keep_autosomes,
+    merge_overlapping_peaks,
+    remove_sex_chromosomes,
+)
 from ._peaks import annotate_peaks, chromosome_groups, chromosome_order, parse_peak_names
 from ._rna import preprocess_rna
 from ._states import STATE_KEYS
@@ -39,6 +44,7 @@ __all__ = [
     "gene_activity",
     "get_state",
     "inverse_tfidf",
+    "keep_autosomes",
     "map_peaks",
     "merge_overlapping_peaks",
     "parse_peak_names",

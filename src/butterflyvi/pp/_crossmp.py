@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
 from mudata import MuData
@@ -10,7 +11,12 @@ from mudata import MuData
 from .._validation import check_positive_int, invalid, missing, wrong_type
 from ._atac import preprocess_atac
 from ._mudata import replace_modalities
-from ._peak_filters import filter_peaks, merge_overlapping_peaks, remove_sex_chromosomes
+from ._peak_filters import (
+    filter_peaks,
+    keep_autosomes,
+    merge_overlapping_peaks,
+    remove_sex_chromosomes,
+)
 from ._rna import preprocess_rna
 
 __all__ = ["preprocess_crossmp"]
@@ -29,14 +35,15 @@ def preprocess_crossmp(
     max_peak_fraction: float = 0.1,
     n_top_genes: int = 3000,
     clip_quantile: float = 0.005,
+    chromosomes: Literal["autosomes", "no_sex"] = "autosomes",
     copy: bool = False,
 ) -> MuData | None:
     """CrossMP's preprocessing of paired RNA + ATAC raw counts (Lyu et al., Genes 2024).
 
-    ATAC: peaks on the sex chromosomes removed, overlapping peaks merged, peaks open in fewer
-    than ``min_peak_cells`` cells or more than ``max_peak_fraction`` of the cells dropped,
-    binarised (``preprocess_atac(transform="binary")``). RNA: genes on the sex chromosomes
-    removed when the genes have coordinates (``var`` chrom or 10x ``interval``; otherwise
+    ATAC: peaks kept on the autosomes only (``chromosomes``), overlapping peaks merged, peaks
+    open in fewer than ``min_peak_cells`` cells or more than ``max_peak_fraction`` of the
+    cells dropped, binarised (``preprocess_atac(transform="binary")``). RNA: genes kept on the
+    same chromosomes when the genes have coordinates (``var`` chrom or 10x ``interval``; otherwise
     kept, with a log message), cells with fewer than ``min_genes`` or more than ``max_genes``
     detected genes removed (from both modalities), median normalisation, log, the
     ``n_top_genes`` most variable genes, z-score with values beyond the ``clip_quantile``
@@ -56,6 +63,12 @@ def preprocess_crossmp(
         Highly variable genes kept.
     clip_quantile
         Share of z-scored values clipped at each end (0.5 %).
+    chromosomes
+        ``"autosomes"`` (CrossMP's code: numbered chromosomes only, so its per-chromosome
+        blocks are the autosomes; :func:`keep_autosomes`) or ``"no_sex"`` (only X and Y
+        removed, keeping the mitochondrial genome and unplaced contigs;
+        :func:`remove_sex_chromosomes`). The same on data with only numbered and sex
+        chromosomes.
     copy
         Return a preprocessed copy instead of changing ``mdata``.
 
@@ -71,6 +84,9 @@ def preprocess_crossmp(
     for name in (rna, atac):
         if name not in mdata.mod:
             raise missing("mdata", f"a modality {name!r}", f"modalities {list(mdata.mod)}")
+    if chromosomes not in ("autosomes", "no_sex"):
+        raise invalid("chromosomes", "'autosomes' or 'no_sex'", repr(chromosomes))
+    chromosome_filter = keep_autosomes if chromosomes == "autosomes" else remove_sex_chromosomes
     min_genes = check_positive_int(min_genes, name="min_genes")
     max_genes = check_positive_int(max_genes, name="max_genes")
     rna_data = mdata[rna].copy()
@@ -79,11 +95,11 @@ def preprocess_crossmp(
         raise invalid(
             "mdata", f"{rna!r} and {atac!r} with the same cells in the same order", "others"
         )
-    remove_sex_chromosomes(atac_data, feature_type="peaks")
+    chromosome_filter(atac_data, feature_type="peaks")
     merge_overlapping_peaks(atac_data)
     filter_peaks(atac_data, min_cells=min_peak_cells, max_cell_fraction=max_peak_fraction)
     try:
-        remove_sex_chromosomes(rna_data, feature_type="genes")
+        chromosome_filter(rna_data, feature_type="genes")
     except (KeyError, ValueError) as error:
         logger.info("CrossMP preprocessing: RNA genes kept on every chromosome (%s).", error)
     detected = np.asarray((rna_data.X > 0).sum(axis=1)).ravel()

@@ -1,4 +1,4 @@
-"""Peak and gene filters of CrossMP's preprocessing: by openness, sex chromosomes, overlaps."""
+"""Peak and gene filters of CrossMP's preprocessing: by openness, chromosome, overlaps."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ._mudata import on_modality
 from ._peaks import peak_coordinates
 from ._sparse import make_actual, to_csr
 
-__all__ = ["filter_peaks", "merge_overlapping_peaks", "remove_sex_chromosomes"]
+__all__ = ["filter_peaks", "keep_autosomes", "merge_overlapping_peaks", "remove_sex_chromosomes"]
 
 #: Chromosome names counted as sex chromosomes (with or without the ``chr`` prefix).
 SEX_CHROMOSOMES = ("X", "Y")
@@ -111,6 +111,31 @@ def _gene_chromosomes(var: pd.DataFrame) -> pd.Series:
     )
 
 
+def _feature_chromosomes(adata: AnnData, feature_type: str) -> pd.Series:
+    """Each feature's chromosome, without ``chr`` and in upper case (``"1"``, ``"X"``)."""
+    if feature_type not in ("auto", "peaks", "genes"):
+        raise invalid("feature_type", "'auto', 'peaks' or 'genes'", repr(feature_type))
+    chrom = None
+    if feature_type in ("auto", "peaks"):
+        try:
+            chrom = peak_coordinates(adata.var)["chrom"].astype(str)
+        except ValueError:
+            if feature_type == "peaks":
+                raise
+    if chrom is None:
+        chrom = _gene_chromosomes(adata.var)
+    return chrom.str.replace(r"^chr", "", regex=True, case=False).str.upper()
+
+
+def _keep_features(adata: AnnData, keep: np.ndarray, *, copy: bool) -> AnnData | None:
+    if copy:
+        adata = adata.copy()
+    if not keep.all():
+        make_actual(adata)
+        adata._inplace_subset_var(keep)
+    return adata if copy else None
+
+
 @on_modality
 def remove_sex_chromosomes(
     adata: AnnData, *, feature_type: str = "auto", copy: bool = False
@@ -131,25 +156,42 @@ def remove_sex_chromosomes(
     copy
         Return a copy instead of filtering in place.
     """
-    if feature_type not in ("auto", "peaks", "genes"):
-        raise invalid("feature_type", "'auto', 'peaks' or 'genes'", repr(feature_type))
-    chrom = None
-    if feature_type in ("auto", "peaks"):
-        try:
-            chrom = peak_coordinates(adata.var)["chrom"].astype(str)
-        except ValueError:
-            if feature_type == "peaks":
-                raise
-    if chrom is None:
-        chrom = _gene_chromosomes(adata.var)
-    bare = chrom.str.replace(r"^chr", "", regex=True, case=False).str.upper()
-    keep = ~bare.isin(SEX_CHROMOSOMES).to_numpy()
-    if copy:
-        adata = adata.copy()
-    if not keep.all():
-        make_actual(adata)
-        adata._inplace_subset_var(keep)
-    return adata if copy else None
+    chrom = _feature_chromosomes(adata, feature_type)
+    return _keep_features(adata, ~chrom.isin(SEX_CHROMOSOMES).to_numpy(), copy=copy)
+
+
+@on_modality
+def keep_autosomes(
+    adata: AnnData, *, feature_type: str = "auto", copy: bool = False
+) -> AnnData | None:
+    """Keep only peaks or genes on numbered chromosomes (``chr1``/``1`` …), as CrossMP does.
+
+    Removes the sex chromosomes, the mitochondrial genome (``chrM``/``MT``) and unplaced or
+    alternative contigs (``chrUn_…``, ``GL000…``, ``chr1_KI270706v1_random``): CrossMP's
+    preprocessing keeps a feature when its chromosome name without ``chr`` is a number
+    (``preprocess/preprocessing.py``, "autosomes_only"), so its per-chromosome blocks are the
+    autosomes. Features are placed as in :func:`remove_sex_chromosomes`.
+
+    Parameters
+    ----------
+    adata
+        Cells × peaks or cells × genes.
+    feature_type
+        ``"peaks"``, ``"genes"`` or ``"auto"`` (peaks when the names parse as intervals or
+        ``var`` has chrom/start/end, else genes).
+    copy
+        Return a copy instead of filtering in place.
+    """
+    chrom = _feature_chromosomes(adata, feature_type)
+    keep = chrom.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool)
+    if not keep.any():
+        found = sorted(chrom.unique())[:5]
+        raise invalid(
+            "adata",
+            "features on numbered chromosomes (chr1, 2, …)",
+            f"none among {adata.n_vars:,} (chromosomes {found}…)",
+        )
+    return _keep_features(adata, keep, copy=copy)
 
 
 @on_modality
