@@ -4,8 +4,8 @@
 
 Writes ``OUT_DIR/original.json`` (seconds per phase, taken from the times of the original's
 own log messages "RNA pretraining ...", "ATAC pretraining ...", "Integrative training ...";
-peak memory) and ``OUT_DIR/original_predictions.npz`` (the test cells' translations, scored
-by the caller with butterflyvi's metrics). Nothing of butterflyvi is imported here.
+peak memory) and ``OUT_DIR/original_predictions.npz`` (the test and the validation cells'
+translations, after training, scored by the caller with butterflyvi's metrics). Nothing of butterflyvi is imported here.
 """
 
 from __future__ import annotations
@@ -87,12 +87,17 @@ def main() -> None:
     order = ["rna_pretraining", "atac_pretraining", "integrative"]
     bounds = [starts.get(p, start) for p in order] + [end]
     seconds = {p: bounds[i + 1] - bounds[i] for i, p in enumerate(order)}
-    a2r, r2a = model.test_model(output_path=str(args.out))
+    predictions = {}
+    for part in ("test", "validation"):
+        # test_model translates the cells of test_id_r / test_id_a: point them at each part.
+        model.test_id_r, model.test_id_a = list(ids[part]), list(ids[part])
+        a2r, r2a = model.test_model(output_path=str(args.out))
+        predictions[f"{part}_atac_to_rna"] = _dense(a2r.X)
+        predictions[f"{part}_rna_to_atac"] = _dense(r2a.X)
+        predictions[f"{part}_cells"] = np.asarray(split[part])
     np.savez_compressed(
         args.out / "original_predictions.npz",
-        atac_to_rna=_dense(a2r.X),
-        rna_to_atac=_dense(r2a.X),
-        test_cells=np.asarray(split["test"]),
+        **predictions,
         genes=np.asarray(model.RNA_data_p.var_names),
         peaks=np.asarray(model.ATAC_data_p.var_names),
     )

@@ -1,6 +1,6 @@
 """butterflyvi and the released scButterfly side by side, in one run, on the SNARE-seq split.
 
-``python -m benchmarks.vs_original [--epochs 50 50 100] [--threads 2] [--rounds 1]``
+``python -m benchmarks.vs_original [--epochs 50 50 100] [--threads 1] [--rounds 2] [--seeds 0 1 2]``
 
 1. Sets up the original in its own virtualenv (``benchmarks/.original-venv``, ignored by
    git): ``scbutterfly==0.0.9`` from PyPI without its pinned dependencies (scvi-tools 0.19,
@@ -11,19 +11,19 @@
    only on a GPU; the old scipy semantics of its dense TF-IDF, i.e.
    the matrix densified first) and the two episcanpy functions it calls (``binarize``,
    ``filter_features``), written from their documented behaviour.
-2. Runs the original and butterflyvi (``preset="paper"``, the same preprocessing, the same
-   split, epochs and torch threads) as separate processes, alternating, ``--rounds`` times.
-3. Prints and saves (``benchmarks/results/vs_original.json``): seconds per phase and end
-   to end, their ratios, peak memory, both models' held-out figures, butterflyvi's **time
-   to the original's quality** (training seconds until its held-out AUROC, per-peak AUROC,
-   Pearson per cell and per gene all first reach the original's final ones; evaluated after
-   every epoch, evaluation not counted) and its phase-2 FLOP/s against the dense matmul
-   rate measured in the same process.
+2. Runs, ``--rounds`` times in one invocation, the original once and butterflyvi once per
+   seed (``preset="paper"``, the same preprocessing, split, epochs and torch threads), each
+   a separate process; round 1 starts with the original, round 2 with butterflyvi, and so on.
+3. Prints and saves (``benchmarks/results/vs_original.json``) per round: seconds per phase
+   and end to end, the original's over butterflyvi's (mean over the seeds) — ratios only
+   between processes of the same round —, peak memory, both models' figures on the
+   validation and the test cells, and butterflyvi's **time to the original's quality**:
+   the first epoch whose figures on the **validation** cells (AUROC, per-peak AUROC, Pearson
+   per cell and per gene) all reach the original's on the validation cells (it predicts them
+   after training, beside the test cells), its training seconds (evaluation not counted)
+   and that epoch's **test** figures. The summary gives medians over rounds.
 
-``--preset default`` trains butterflyvi's default instead of ``paper`` (the original's
-configuration); ``--original-from FILE`` takes the original's side from an earlier run's JSON
-(same epochs and threads) instead of training it again; ``--butterflyvi-epochs P I`` gives
-butterflyvi a schedule of its own (only its time to the original's quality is then comparable).
+``--preset default`` trains butterflyvi's default instead of ``paper``.
 """
 
 from __future__ import annotations
@@ -130,20 +130,13 @@ def _patch(path: Path, old: str, new: str) -> None:
 
 
 # ------------------------------------------------------------------ the butterflyvi side
-def run_butterflyvi(
-    data: Path, split_path: Path, out: Path, epochs, threads: int, preset: str = "paper"
-) -> dict:
-    """Train butterflyvi (``preset``) in this process, evaluating after every epoch."""
-    import lightning.pytorch as pl
+def _prepared(data: Path, split_path: Path, preset: str):
+    """The preprocessed SNARE-seq MuData, its split positions, the validation and test cells,
+    and a set-up butterflyvi model."""
     import mudata as md
-    import torch
 
     import butterflyvi as bf
 
-    from ._perf_common import matmul_flops, peak_rss_gb
-    from ._perf_step import FlopCounter, RawSteps, minibatch
-
-    torch.set_num_threads(threads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mdata = md.read_h5mu(data)
@@ -153,12 +146,29 @@ def run_butterflyvi(
     mdata.update()
     position = {n: i for i, n in enumerate(mdata.obs_names)}
     idx = [np.array([position[n] for n in split[p]]) for p in ("train", "validation", "test")]
-    test = mdata[split["test"]].copy()
+    parts = {p: mdata[split[p]].copy() for p in ("validation", "test")}
     bf.ButterflyModel.setup_mudata(mdata, modalities=("rna", "atac"))
-    model = bf.ButterflyModel(mdata, preset=preset)
+    return idx, parts, bf.ButterflyModel(mdata, preset=preset)
+
+
+def run_butterflyvi(
+    data: Path, work: Path, epochs, threads: int, preset: str = "paper", seed: int = 0
+) -> dict:
+    """Train butterflyvi (``preset``, ``seed``) in this process; after every integrative epoch
+    (outside the timed training) score the validation cells and keep the weights in ``work``.
+    """
+    import lightning.pytorch as pl
+    import scvi
+    import torch
+
+    from ._perf_common import peak_rss_gb
+
+    torch.set_num_threads(threads)
+    scvi.settings.seed = seed
+    idx, parts, model = _prepared(data, work / "split.json", preset)
 
     class Tracker(pl.Callback):
-        """Training seconds per epoch (evaluation excluded) and held-out figures."""
+        """Training seconds per epoch (evaluation excluded) and validation figures."""
 
         def __init__(self):
             self.records: list[dict] = []
@@ -169,16 +179,17 @@ def run_butterflyvi(
 
         def on_train_epoch_end(self, trainer, pl_module):
             self.train_seconds += time.perf_counter() - self.start
-            was_training = pl_module.training
-            pl_module.eval()
-            figures = _score(model, test)
-            pl_module.train(was_training)
-            self.records.append(
-                {"epoch": trainer.current_epoch, "train_seconds": self.train_seconds, **figures}
-            )
+            epoch = trainer.current_epoch
+            record = {"epoch": epoch, "train_seconds": self.train_seconds}
+            if epoch >= epochs[0]:  # the translator trains in phase 2 only
+                torch.save(pl_module.module.state_dict(), _weights(work, seed, epoch))
+                was_training = pl_module.training
+                pl_module.eval()
+                record["validation"] = _score(model, parts["validation"])
+                pl_module.train(was_training)
+            self.records.append(record)
 
     tracker = Tracker()
-    flops_before = matmul_flops()
     start = time.perf_counter()
     model.train(
         max_epochs_pretrain=epochs[0],
@@ -190,48 +201,56 @@ def run_butterflyvi(
         early_stopping=False,
     )
     wall = time.perf_counter() - start
-    flops_after = matmul_flops()
-    # Phase-2 FLOP/s: forward FLOPs of one training step (hooks) × 3 for the backward pass,
-    # on a copy so that the trained weights stay as they are.
-    import copy
-
-    module = copy.deepcopy(model.module)
-    steps_runner = RawSteps(module, minibatch(mdata, ("rna", "atac"), np.sort(idx[0][:64])))
-    counter = FlopCounter(module)
-    steps_runner.phase2()
-    counter.remove()
-    phase2 = [r for r in tracker.records if r["epoch"] >= epochs[0]]
-    seconds_phase1 = tracker.records[epochs[0] - 1]["train_seconds"] if epochs[0] else 0.0
-    seconds_phase2 = tracker.train_seconds - seconds_phase1
-    steps = int(np.ceil(len(idx[0]) / 64))
+    phase1 = [r for r in tracker.records if r["epoch"] < epochs[0]]
+    seconds_phase1 = phase1[-1]["train_seconds"] if phase1 else 0.0
+    final = {**tracker.records[-1], "test": _score(model, parts["test"])}
     return {
         "epochs": list(epochs),
         "threads": threads,
         "preset": preset,
-        "seconds": {"pretraining": seconds_phase1, "integrative": seconds_phase2},
+        "seed": seed,
+        "seconds": {
+            "pretraining": seconds_phase1,
+            "integrative": tracker.train_seconds - seconds_phase1,
+        },
         "train_seconds": tracker.train_seconds,
         "wall_seconds_with_evaluation": wall,
         "peak_rss_gb": peak_rss_gb(),
         "records": tracker.records,
-        "final": phase2[-1] if phase2 else tracker.records[-1],
-        "matmul_gflops": (flops_before + flops_after) / 2e9,
-        "phase2_forward_gflop_per_step": counter.executed / 1e9,
-        "phase2_steps_per_epoch": steps,
+        "final": final,
     }
 
 
-def _score(model, test) -> dict:
+def _weights(work: Path, seed: int, epoch: int) -> Path:
+    return work / f"butterflyvi_s{seed}_epoch{epoch}.pt"
+
+
+def score_saved_epoch(data: Path, work: Path, preset: str, seed: int, epoch: int) -> dict:
+    """The test figures of butterflyvi's weights after ``epoch`` (saved by its training)."""
+    import torch
+
+    _, parts, model = _prepared(data, work / "split.json", preset)
+    model.module.load_state_dict(torch.load(_weights(work, seed, epoch), weights_only=True))
+    model.module.eval()
+    model.is_trained_ = True
+    return _score(model, parts["test"])
+
+
+def _score(model, cells) -> dict:
     import butterflyvi as bf
 
-    atac = bf.metrics.accessibility(model.translate(test, source="rna"), test["atac"])
-    rna = bf.metrics.expression(model.translate(test, source="atac"), test["rna"])
+    atac = bf.metrics.accessibility(model.translate(cells, source="rna"), cells["atac"])
+    rna = bf.metrics.expression(model.translate(cells, source="atac"), cells["rna"])
+    return _figures(atac, rna)
+
+
+def _figures(atac: dict, rna: dict) -> dict:
     return {k: (atac if k.startswith("auroc") else rna)[k] for k in FIGURES}
 
 
 def score_original(out: Path, data: Path) -> dict:
-    """The original's test predictions scored with butterflyvi's metrics."""
+    """The original's validation and test predictions scored with butterflyvi's metrics."""
     import mudata as md
-    from anndata import AnnData
 
     import butterflyvi as bf
 
@@ -242,21 +261,107 @@ def score_original(out: Path, data: Path) -> dict:
     bf.pp.preprocess_rna(mdata["rna"])  # as butterflyvi's side: every gene (1,677 < 3,000)
     bf.pp.preprocess_atac(mdata["atac"])
     mdata.update()
-    test = mdata[list(saved["test_cells"])].copy()
-    rna_truth = test["rna"][:, list(saved["genes"])]
-    atac_truth = test["atac"][:, list(saved["peaks"])]
-    atac = bf.metrics.accessibility(AnnData(saved["rna_to_atac"]).X, atac_truth.X)
-    rna = bf.metrics.expression(AnnData(saved["atac_to_rna"]).X, rna_truth.X)
-    return {k: (atac if k.startswith("auroc") else rna)[k] for k in FIGURES}
+    figures = {}
+    for part in ("validation", "test"):
+        cells = mdata[list(saved[f"{part}_cells"])].copy()
+        rna_truth = cells["rna"][:, list(saved["genes"])]
+        atac_truth = cells["atac"][:, list(saved["peaks"])]
+        figures[part] = _figures(
+            bf.metrics.accessibility(saved[f"{part}_rna_to_atac"], atac_truth.X),
+            bf.metrics.expression(saved[f"{part}_atac_to_rna"], rna_truth.X),
+        )
+    return figures
 
 
 def time_to_quality(records: list[dict], target: dict) -> dict:
-    """The first epoch whose held-out figures all reach ``target``, and its training time."""
-    for record in records:
-        if all(record[k] >= target[k] for k in FIGURES):
+    """The first epoch whose **validation** figures all reach ``target`` (the original's on
+    the validation cells) and its training seconds."""
+    scored = [r for r in records if "validation" in r]
+    for record in scored:
+        if all(record["validation"][k] >= target[k] for k in FIGURES):
             return {"epoch": record["epoch"], "train_seconds": record["train_seconds"]}
-    best = {k: max(r[k] for r in records) for k in FIGURES}
-    return {"epoch": None, "train_seconds": None, "best_reached": best}
+    best = {k: max(r["validation"][k] for r in scored) for k in FIGURES}
+    return {"epoch": None, "train_seconds": None, "best_validation": best}
+
+
+# ------------------------------------------------------------------ one invocation
+def _run_original(python: Path, data: Path, work: Path, args) -> dict:
+    subprocess.run(
+        [
+            str(python),
+            str(Path(__file__).resolve().parent / "_original_driver.py"),
+            str(data),
+            str(work / "split.json"),
+            str(work),
+            "--epochs",
+            *map(str, args.epochs),
+            "--threads",
+            str(args.threads),
+        ],
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
+        cwd=work,
+    )
+    original = json.loads((work / "original.json").read_text())
+    original["figures"] = score_original(work, data)
+    return original
+
+
+def _child(work: Path, args, side: str, seed: int, *extra: str) -> dict:
+    """Run one butterflyvi side (training, or scoring saved weights) in its own process."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.vs_original",
+            "--side",
+            side,
+            "--work",
+            str(work),
+            "--epochs",
+            *map(str, args.epochs),
+            "--threads",
+            str(args.threads),
+            "--preset",
+            args.preset,
+            "--seeds",
+            str(seed),
+            *extra,
+        ],
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return json.loads((work / f"{side}_s{seed}.json").read_text())
+
+
+def run_round(round_index: int, python: Path, data: Path, args) -> dict:
+    """The original once and butterflyvi once per seed; the order alternates by round. Then
+    the epoch at which each seed reached the original's validation figures is scored on the
+    test cells from its saved weights."""
+    import butterflyvi as bf
+
+    sides = ["original", *(f"seed {s}" for s in args.seeds)]
+    if round_index % 2 == 1:
+        sides = sides[1:] + sides[:1]
+    ours = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "split.json").write_text(json.dumps(bf.datasets.snareseq_split()))
+        for side in sides:
+            print(f"[vs_original] round {round_index + 1}: {side}", flush=True)
+            if side == "original":
+                original = _run_original(python, data, work, args)
+            else:
+                seed = int(side.split()[1])
+                ours[seed] = _child(work, args, "butterflyvi", seed)
+        for seed, record in ours.items():
+            reached = time_to_quality(record["records"], original["figures"]["validation"])
+            if reached["epoch"] is not None:
+                epoch = str(reached["epoch"])
+                reached["test"] = _child(work, args, "test", seed, "--epoch", epoch)
+            record["time_to_original_quality"] = reached
+    return {"order": sides, "original": original, "butterflyvi": ours}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,19 +374,12 @@ def main(argv: list[str] | None = None) -> int:
         default=(50, 50, 100),
         metavar=("RNA_PRETRAIN", "ATAC_PRETRAIN", "INTEGRATIVE"),
     )
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--preset", choices=["paper", "default"], default="paper")
-    parser.add_argument("--original-from", type=Path, default=None)
-    parser.add_argument(
-        "--butterflyvi-epochs",
-        type=int,
-        nargs=2,
-        default=None,
-        metavar=("PRETRAIN", "INTEGRATIVE"),
-        help="butterflyvi's own schedule (for the time to the original's quality only)",
-    )
-    parser.add_argument("--side", choices=["butterflyvi"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=["butterflyvi", "test"], help=argparse.SUPPRESS)
+    parser.add_argument("--epoch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
     args = parser.parse_args(argv)
@@ -289,149 +387,89 @@ def main(argv: list[str] | None = None) -> int:
     from butterflyvi.datasets._public import dataset_files
 
     data = dataset_files("snareseq")[0]
-    if args.side == "butterflyvi":  # the child process of one round
-        record = run_butterflyvi(
-            data, args.work / "split.json", args.work, args.epochs, args.threads, args.preset
-        )
-        (args.work / "butterflyvi.json").write_text(json.dumps(record))
+    if args.side is not None:  # a child process of one seed
+        seed = args.seeds[0]
+        if args.side == "butterflyvi":
+            record = run_butterflyvi(data, args.work, args.epochs, args.threads, args.preset, seed)
+        else:
+            record = score_saved_epoch(data, args.work, args.preset, seed, args.epoch)
+        (args.work / f"{args.side}_s{seed}.json").write_text(json.dumps(record))
         return 0
-
-    import butterflyvi as bf
-
-    earlier = _earlier_originals(args) if args.original_from else None
-    ours_epochs = args.epochs
-    if args.butterflyvi_epochs:
-        pretrain, integrative = args.butterflyvi_epochs
-        ours_epochs = (pretrain, pretrain, integrative)
-    python = None if earlier else ensure_original_env()
-    here = Path(__file__).resolve()
-    rounds = []
-    for round_index in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "split.json").write_text(json.dumps(bf.datasets.snareseq_split()))
-            order = (
-                ("original", "butterflyvi") if round_index % 2 == 0 else ("butterflyvi", "original")
-            )
-            if earlier:
-                order = ("butterflyvi",)
-            for side in order:
-                print(f"[vs_original] round {round_index + 1}: {side}", flush=True)
-                env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-                if side == "original":
-                    subprocess.run(
-                        [
-                            str(python),
-                            str(here.parent / "_original_driver.py"),
-                            str(data),
-                            str(work / "split.json"),
-                            str(work),
-                            "--epochs",
-                            *map(str, args.epochs),
-                            "--threads",
-                            str(args.threads),
-                        ],
-                        check=True,
-                        env=env,
-                        cwd=work,
-                    )
-                else:
-                    subprocess.run(
-                        [
-                            sys.executable,
-                            "-m",
-                            "benchmarks.vs_original",
-                            "--side",
-                            "butterflyvi",
-                            "--work",
-                            str(work),
-                            "--epochs",
-                            *map(str, ours_epochs),
-                            "--threads",
-                            str(args.threads),
-                            "--preset",
-                            args.preset,
-                        ],
-                        check=True,
-                        env=env,
-                        cwd=here.parents[1],
-                    )
-            if earlier:
-                original = earlier[round_index % len(earlier)]
-            else:
-                original = json.loads((work / "original.json").read_text())
-                original["final"] = score_original(work, data)
-            ours = json.loads((work / "butterflyvi.json").read_text())
-        ours["time_to_original_quality"] = time_to_quality(ours["records"], original["final"])
-        rounds.append({"original": original, "butterflyvi": ours, "order": order})
+    python = ensure_original_env()
+    rounds = [run_round(i, python, data, args) for i in range(args.rounds)]
     result = summarise(rounds, args)
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result["summary"], indent=1))
     return 0
 
 
-def _earlier_originals(args) -> list[dict]:
-    """The original's rounds of an earlier run, checked to match this one's settings."""
-    earlier = json.loads(args.original_from.read_text())
-    if list(earlier["epochs"]) != list(args.epochs) or earlier["threads"] != args.threads:
-        raise SystemExit(
-            f"--original-from: expected a run with epochs {list(args.epochs)} and "
-            f"{args.threads} thread(s), found epochs {earlier['epochs']} and "
-            f"{earlier['threads']} thread(s)."
-        )
-    return [r["original"] for r in earlier["rounds"]]
+def _round_figures(round_: dict) -> dict:
+    """Seconds and ratios of one round (butterflyvi: mean over its seeds)."""
+    o = round_["original"]["seconds"]
+    o_pre = o["rna_pretraining"] + o["atac_pretraining"]
+    o_total = o_pre + o["integrative"]
+    ours = list(round_["butterflyvi"].values())
+    b_pre = float(np.mean([r["seconds"]["pretraining"] for r in ours]))
+    b_int = float(np.mean([r["seconds"]["integrative"] for r in ours]))
+    quality = [r["time_to_original_quality"]["train_seconds"] for r in ours]
+    reached = [q for q in quality if q is not None]
+    return {
+        "original_seconds": {
+            "pretraining": o_pre,
+            "integrative": o["integrative"],
+            "total": o_total,
+        },
+        "butterflyvi_seconds": {"pretraining": b_pre, "integrative": b_int, "total": b_pre + b_int},
+        "speed_ratio": {
+            "pretraining": o_pre / b_pre,
+            "integrative": o["integrative"] / b_int,
+            "total": o_total / (b_pre + b_int),
+        },
+        "time_to_original_quality_s": quality,
+        "time_to_quality_over_original_training": [q / o_total for q in reached],
+        "seeds_reaching_quality": f"{len(reached)} of {len(quality)}",
+    }
 
 
 def summarise(rounds: list[dict], args) -> dict:
-    """Ratios per phase and end to end (medians over rounds), memory, quality, FLOP/s."""
+    """Per round figures, their medians over rounds, memory and both models' figures."""
+    per_round = [_round_figures(r) for r in rounds]
 
-    def median(values):
-        return float(np.median(values))
+    def median(path: tuple[str, str]) -> float:
+        return float(np.median([f[path[0]][path[1]] for f in per_round]))
 
-    o_pre = median(
-        [
-            r["original"]["seconds"]["rna_pretraining"]
-            + r["original"]["seconds"]["atac_pretraining"]
-            for r in rounds
-        ]
-    )
-    o_int = median([r["original"]["seconds"]["integrative"] for r in rounds])
-    b_pre = median([r["butterflyvi"]["seconds"]["pretraining"] for r in rounds])
-    b_int = median([r["butterflyvi"]["seconds"]["integrative"] for r in rounds])
-    o_total, b_total = o_pre + o_int, b_pre + b_int
-    quality = [r["butterflyvi"]["time_to_original_quality"]["train_seconds"] for r in rounds]
-    last = rounds[-1]["butterflyvi"]
-    epoch_seconds = b_int / max(1, last["epochs"][2])
-    flops = 3 * last["phase2_forward_gflop_per_step"] * last["phase2_steps_per_epoch"]
+    fractions = [x for f in per_round for x in f["time_to_quality_over_original_training"]]
     summary = {
-        "original_seconds": {"pretraining": o_pre, "integrative": o_int, "total": o_total},
-        "butterflyvi_seconds": {"pretraining": b_pre, "integrative": b_int, "total": b_total},
-        "speed_ratio": {
-            "pretraining": o_pre / b_pre,
-            "integrative": o_int / b_int,
-            "total": o_total / b_total,
+        "per_round": per_round,
+        "speed_ratio_median": {
+            k: median(("speed_ratio", k)) for k in ("pretraining", "integrative", "total")
         },
+        "time_to_quality_over_original_training_median": (
+            float(np.median(fractions)) if fractions else None
+        ),
         "peak_rss_gb": {
             "original": max(r["original"]["peak_rss_gb"] for r in rounds),
-            "butterflyvi": max(r["butterflyvi"]["peak_rss_gb"] for r in rounds),
+            "butterflyvi": max(b["peak_rss_gb"] for r in rounds for b in r["butterflyvi"].values()),
         },
-        "original_final": rounds[-1]["original"]["final"],
-        "butterflyvi_final": last["final"],
-        "time_to_original_quality_s": quality,
-        "time_to_quality_over_original_training": [
-            None if q is None else q / o_total for q in quality
-        ],
-        "phase2_gflops": flops / epoch_seconds,
-        "matmul_gflops": last["matmul_gflops"],
+        "original_figures": [r["original"]["figures"] for r in rounds],
+        "butterflyvi_final": {
+            f"round {i + 1} seed {s}": {p: b["final"].get(p) for p in ("validation", "test")}
+            for i, r in enumerate(rounds)
+            for s, b in r["butterflyvi"].items()
+        },
+        "at_time_to_quality_test": {
+            f"round {i + 1} seed {s}": b["time_to_original_quality"].get("test")
+            for i, r in enumerate(rounds)
+            for s, b in r["butterflyvi"].items()
+        },
     }
-    summary["phase2_fraction_of_matmul"] = summary["phase2_gflops"] / summary["matmul_gflops"]
     return {
         "command": "python -m benchmarks.vs_original " + " ".join(sys.argv[1:]),
         "preset": args.preset,
-        "original_from": str(args.original_from) if args.original_from else None,
         "epochs": list(args.epochs),
-        "butterflyvi_epochs": list(rounds[-1]["butterflyvi"]["epochs"]),
         "threads": args.threads,
+        "seeds": list(args.seeds),
+        "rounds_run": args.rounds,
         "load_average_end": list(os.getloadavg()),
         "summary": summary,
         "rounds": rounds,
