@@ -225,6 +225,7 @@ def run_perturbation(
         )
         record.update(holdouts=results, peak_rss_gb=peak_rss_gb())
     record.update(
+        holdouts=results,  # also the kept ones when every type was done before (--resume)
         summary=summarise(results),
         peak_rss_gb=peak_rss_gb(),
         wall_seconds_total=time.perf_counter() - start,
