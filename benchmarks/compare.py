@@ -214,11 +214,12 @@ def kang() -> str:
 def _kang_table(found: list[dict]) -> str:
     rows = []
     types = list(found[0]["holdouts"])
-    for holdout in [*types, "mean of the 7"]:
+    mean = f"mean of the {len(types)}"
+    for holdout in [*types, mean]:
         for label, who in KANG_PREDICTORS:
             values = []
             for _, key in KANG_KEYS:
-                if holdout == "mean of the 7":
+                if holdout == mean:
                     per_seed = [np.mean([r["holdouts"][t][who][key] for t in types]) for r in found]
                 else:
                     per_seed = [r["holdouts"][holdout][who][key] for r in found]
