@@ -66,12 +66,17 @@ Layout = Literal["auto", "dense", "sparse"]
 DENSE_ABOVE = 0.5
 
 
+def check_layout(layout: Layout) -> None:
+    """Refuse an unknown ``layout`` (before any cell is read)."""
+    if layout not in ("auto", "dense", "sparse"):
+        raise invalid("layout", "'auto', 'dense' or 'sparse'", repr(layout))
+
+
 class _Rows:
     """Thresholded prediction blocks collected in the layout chosen on the first block."""
 
     def __init__(self, threshold: float, layout: Layout):
-        if layout not in ("auto", "dense", "sparse"):
-            raise invalid("layout", "'auto', 'dense' or 'sparse'", repr(layout))
+        check_layout(layout)
         self.threshold = threshold
         self.layout = layout
         self.dense: bool | None = None

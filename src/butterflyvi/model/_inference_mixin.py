@@ -17,6 +17,7 @@ from ._features import FeatureSpace
 from ._inference import (
     Translation,
     add_prediction,
+    check_layout,
     dense_rows,
     library_sizes,
     modality_of,
@@ -289,6 +290,7 @@ class InferenceMixin:
         ``library_size``). ``uns["butterflyvi_translation"]`` records the direction and
         likelihood.
         """
+        check_layout(layout)
         job = self._translation(
             data,
             source,
