@@ -1,10 +1,11 @@
-"""The side-by-side benchmark chooses butterflyvi's epoch on validation cells and divides
-times of the same round only."""
+"""Benchmark helpers: the side-by-side run chooses butterflyvi's epoch on validation cells
+and divides times of the same round only; when a pretraining patience would stop."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-
+from benchmarks.pretrain_patience import stopping_epoch
 from benchmarks.vs_original import FIGURES, _round_figures, time_to_quality
 
 
@@ -42,3 +43,9 @@ def test_round_ratios_divide_times_of_the_same_round():
     assert figures["speed_ratio"]["total"] == pytest.approx(120.0 / 50.0)
     assert figures["time_to_quality_over_original_training"] == [pytest.approx(0.1)]
     assert figures["seeds_reaching_quality"] == "1 of 2"
+
+
+def test_pretrain_patience_stops_after_that_many_epochs_without_a_new_minimum():
+    losses = np.array([5.0, 4.0, 4.5, 4.2, 3.9, 4.0, 4.1, 4.3])
+    assert stopping_epoch(losses, 3) == 7  # best at epoch 4, then 3 epochs without a new one
+    assert stopping_epoch(losses, 4) is None
