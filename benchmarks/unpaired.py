@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -192,7 +193,8 @@ def _mean_columnwise_pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 def summary_table(out: Path = RESULTS) -> str:
     """Mean ± sd over the seeds' records of each method's figures."""
-    records = [json.loads(p.read_text()) for p in sorted(out.glob("unpaired_snareseq_s*.json"))]
+    paths = sorted(out.glob("unpaired_snareseq_s*.json"))
+    records = [json.loads(p.read_text()) for p in paths if re.fullmatch(r".*_s\d+\.json", p.name)]
     records = [r for r in records if "finished" in r]
     if not records:
         return "(no finished unpaired run)"
