@@ -172,8 +172,8 @@ def shared_space_figures(out: Path) -> Path:
     record.update(
         n_cells=len(cells_b),
         n_genes=int(x.shape[1]),
-        pearson_per_gene_across_cells_mean=_mean_columnwise_pearson(x, y),
-        pearson_per_gene_across_cell_types_mean=_mean_columnwise_pearson(x_types, y_types),
+        pearson_per_gene_across_cells_mean=_per_gene_pearson(x, y),
+        pearson_per_gene_across_cell_types_mean=_per_gene_pearson(x_types, y_types),
         n_cell_types=int(types.size),
         atac_counts_per_cell_median=float(np.median(np.asarray(raw.X.sum(axis=1)).ravel())),
         atac_peaks=int(raw.n_vars),
@@ -182,13 +182,9 @@ def shared_space_figures(out: Path) -> Path:
     return path
 
 
-def _mean_columnwise_pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean over the columns defined in both (non-constant) of Pearson(a[:, j], b[:, j])."""
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    norm = np.sqrt((a**2).sum(0) * (b**2).sum(0))
-    ok = norm > 0
-    return float(((a * b).sum(0)[ok] / norm[ok]).mean())
+def _per_gene_pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean per-gene Pearson of ``a`` and ``b`` (genes defined in both), as bf.metrics scores."""
+    return float(bf.metrics.expression(b, a)["pearson_per_feature_mean"])
 
 
 def summary_table(out: Path = RESULTS) -> str:
