@@ -1,6 +1,7 @@
 """Sparse accessibility input against the dense path, at 200,000 peaks, in one process.
 
-``python -m benchmarks.perf_sparse [--cells 4000] [--rounds 2] [--epochs 2] [--threads 1]``
+``python -m benchmarks.perf_sparse [--cells 4000] [--rounds 2] [--epochs 2] [--threads 1]
+[--shape uniform|snareseq] [--variants dense sparse sparse_output0.1] [--out PATH]``
 
 - **The encoder layer alone** (forward + backward, batch 128, 200,000 peaks in 22
   chromosomes, densities 0.01 and 0.03): the padded dense product (``dense_hidden``) against
@@ -14,8 +15,11 @@
   per step), in alternating order for ``rounds`` rounds. Per phase, cells per CPU-second and
   cells per wall-second — never mixed in one ratio; the ratios of the variants are per
   CPU-second, in the same run.
+- ``--shape snareseq`` replaces the simulated accessibility by one with SNARE-seq's per-peak
+  and per-cell shape at the same mean density (``benchmarks/_real_shaped.py``).
 
-Writes ``benchmarks/results/perf_sparse.json``.
+Writes ``benchmarks/results/perf_sparse.json`` (or ``--out``), the data's generation and
+preprocessing seconds and peak memory included.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,12 +38,14 @@ from ._perf_common import (
     EpochClock,
     context,
     load_average,
+    peak_rss_gb,
     phase_summary,
     quiet,
     write_json,
 )
 
 PEAKS = 200_000
+DENSITY = 0.01
 
 
 def _layer_times(density: float, repeats: int = 5) -> dict:
@@ -76,16 +83,31 @@ def _dense_encoder():
         ButterflyModule.takes_sparse = original
 
 
-def _data(n_cells: int):
+def _data(n_cells: int, shape: str) -> tuple:
+    """The preprocessed MuData and what making it cost."""
     import butterflyvi as bf
 
-    mdata = bf.datasets.synthetic_paired(
-        n_cells, n_genes=2000, n_peaks=PEAKS, peak_density=0.01, seed=0
-    )
+    from ._real_shaped import real_shaped_paired
+
+    start = time.perf_counter()
+    if shape == "snareseq":
+        mdata = real_shaped_paired(n_cells, PEAKS, DENSITY, seed=0)
+    else:
+        mdata = bf.datasets.synthetic_paired(
+            n_cells, n_genes=2000, n_peaks=PEAKS, peak_density=DENSITY, seed=0
+        )
+    generated = time.perf_counter()
+    raw_nnz = int(mdata["atac"].X.nnz)
     bf.pp.preprocess_rna(mdata["rna"])
     bf.pp.preprocess_atac(mdata["atac"])
     mdata.update()
-    return mdata
+    cost = {
+        "generation_wall_s": generated - start,
+        "preprocessing_wall_s": time.perf_counter() - generated,
+        "peak_rss_gb_after_preprocessing": peak_rss_gb(),
+        "atac_nnz_raw": raw_nnz,
+    }
+    return mdata, cost
 
 
 #: Variants: the encoder's input path, and the fraction of peaks decoded per training step.
@@ -132,6 +154,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--shape", choices=["uniform", "snareseq"], default="uniform")
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "perf_sparse.json")
     args = parser.parse_args(argv)
     quiet()
     torch.set_num_threads(args.threads)
@@ -145,8 +172,14 @@ def main(argv: list[str] | None = None) -> dict:
             f" sparse {row['sparse_cpu_ms']:.0f} ms ({row['dense_over_sparse']:.2f}x)",
             flush=True,
         )
-    mdata = _data(args.cells)
+    mdata, cost = _data(args.cells, args.shape)
+    open_fraction = np.bincount(mdata["atac"].X.indices) / mdata.n_obs
     record["data"] = {
+        "shape": args.shape,
+        **cost,
+        "open_fraction_of_kept_peaks_quantiles_50_90_99_max": np.quantile(
+            open_fraction, [0.5, 0.9, 0.99, 1.0]
+        ).tolist(),
         "cells": mdata.n_obs,
         "genes": mdata["rna"].n_vars,
         "peaks_simulated": PEAKS,
@@ -155,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     runs = []
     for r in range(args.rounds):
-        order = tuple(VARIANTS) if r % 2 == 1 else tuple(reversed(VARIANTS))
+        order = tuple(args.variants) if r % 2 == 1 else tuple(reversed(args.variants))
         for variant in order:
             result = _train(mdata, variant, args.epochs, args.batch_size)
             result.update(variant=variant, round=r, load_average=load_average())
@@ -172,7 +205,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
     record["runs"] = runs
     summary = {}
-    for variant in VARIANTS:
+    for variant in args.variants:
         for phase in ("phase1", "phase2"):
             rows = [run["summary"][phase] for run in runs if run["variant"] == variant]
             summary[f"{variant}_{phase}"] = {
@@ -182,15 +215,15 @@ def main(argv: list[str] | None = None) -> dict:
                 ),
             }
     for phase in ("phase1", "phase2"):
-        for variant in VARIANTS:
-            if variant != "dense":
+        for variant in args.variants:
+            if variant != "dense" and "dense" in args.variants:
                 summary[f"{variant}_over_dense_cpu_{phase}"] = (
                     summary[f"{variant}_{phase}"]["cells_per_cpu_second"]
                     / summary[f"dense_{phase}"]["cells_per_cpu_second"]
                 )
     record["summary"] = summary
     print("[perf_sparse]", summary, flush=True)
-    write_json(RESULTS / "perf_sparse.json", record)
+    write_json(args.out, record)
     return record
 
 

@@ -7,6 +7,7 @@ import math
 import anndata as ad
 import mudata
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 
@@ -113,3 +114,52 @@ def test_existing_coordinates_used(snare_atac):
     small.var_names = [f"peak{i}" for i in range(small.n_vars)]  # unparseable names
     bf.pp.preprocess_atac(small)
     assert small.var["chrom"].iloc[0] == "chr1"
+
+
+def _random_counts(seed: int, shape=(60, 40), density=0.2) -> sparse.csr_matrix:
+    rng = np.random.default_rng(seed)
+    X = sparse.random(*shape, density=density, format="csr", random_state=rng, dtype=np.float32)
+    X.data = np.ceil(X.data * 5)
+    X.sort_indices()
+    return X
+
+
+def test_tfidf_in_row_blocks_equals_one_block(monkeypatch):
+    """Computed a few rows at a time (a bounded memory peak), the values are exactly those of
+    one pass; a block limit below a row's entries still takes that row whole."""
+    from butterflyvi.pp import _atac
+
+    X = _random_counts(0)
+    X[7] = 0  # an empty row
+    X.eliminate_zeros()
+    idf = np.linspace(0.5, 3.0, X.shape[1])
+    whole, totals, scale = _atac.tfidf_scaled(X, idf)
+    monkeypatch.setattr(_atac, "_TFIDF_BLOCK_ENTRIES", 3)
+    assert len(_atac._row_blocks(X.indptr, 3)) == X.shape[0]
+    blocked, totals_b, scale_b = _atac.tfidf_scaled(X, idf)
+    assert scale_b == scale
+    np.testing.assert_array_equal(totals_b, totals)
+    np.testing.assert_array_equal(blocked.indices, whole.indices)
+    np.testing.assert_array_equal(blocked.data, whole.data)
+    dense = (X.toarray() > 0) / np.maximum(totals, 1)[:, None] * idf
+    np.testing.assert_allclose(whole.toarray(), dense / dense.max(), rtol=1e-6)
+    assert not np.shares_memory(whole.indices, X.indices)
+
+
+def test_canonical_input_is_read_in_place_and_left_unchanged():
+    """A canonical float32 CSR is not copied first; the result equals that of another
+    layout of the same counts, and the input's arrays are untouched."""
+    X = _random_counts(1)
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    canonical = ad.AnnData(X, var=pd.DataFrame(index=[f"chr1:{i}00-{i}50" for i in range(40)]))
+    other = canonical.copy()
+    other.X = sparse.csc_matrix(X.astype(np.int64))
+    out = bf.pp.preprocess_atac(canonical, min_cell_fraction=0.1, copy=True)
+    ref = bf.pp.preprocess_atac(other, min_cell_fraction=0.1, copy=True)
+    for a, b in ((out.X, ref.X), (out.layers["counts"], ref.layers["counts"])):
+        np.testing.assert_array_equal(a.toarray(), b.toarray())
+        assert a.dtype == b.dtype == np.float32
+    for array, saved in zip((X.data, X.indices, X.indptr), before, strict=True):
+        np.testing.assert_array_equal(array, saved)
+    assert not np.shares_memory(out.layers["counts"].data, X.data)
+    assert not np.shares_memory(out.X.indices, out.layers["counts"].indices)

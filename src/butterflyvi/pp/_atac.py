@@ -22,33 +22,66 @@ from .._validation import (
 )
 from ._mudata import on_modality
 from ._peaks import peak_coordinates
-from ._sparse import binarize, make_actual, row_ids, select_columns, to_csr, warn_empty_cells
+from ._sparse import (
+    binarize,
+    is_canonical_csr,
+    make_actual,
+    select_columns,
+    to_csr,
+    warn_empty_cells,
+)
 
 __all__ = ["apply_atac", "preprocess_atac"]
 
 
-def tfidf_scaled(
-    binary: sparse.csr_matrix, idf: np.ndarray, scale: float | None = None
-) -> tuple[sparse.csr_matrix, np.ndarray, float]:
-    """Scaled TF-IDF of a binary CSR matrix.
+#: Stored entries per block of rows in :func:`tfidf_scaled`: bounds its float64
+#: temporaries (about 130 MB each) whatever the size of the matrix.
+_TFIDF_BLOCK_ENTRIES = 1 << 24
 
-    ``TF = x / row sum`` (rows summing to 0 stay 0), ``TF-IDF = TF × idf``; divided by
-    ``scale`` (the global maximum of the TF-IDF matrix when ``None``). Returns the float32
-    CSR result, the row sums and the scale.
+
+def tfidf_scaled(
+    open_peaks: sparse.csr_matrix, idf: np.ndarray, scale: float | None = None
+) -> tuple[sparse.csr_matrix, np.ndarray, float]:
+    """Scaled TF-IDF of the open peaks of a canonical CSR matrix.
+
+    The stored entries of ``open_peaks`` are the open peaks (their values are not read: a
+    binarised matrix and the canonical counts it came from give the same result).
+    ``TF = 1 / open peaks of the row`` (rows with none stay empty), ``TF-IDF = TF × idf``;
+    divided by ``scale`` (the global maximum of the TF-IDF matrix when ``None``). Returns the
+    float32 CSR result (its own index arrays), the row sums and the scale.
     """
-    totals = np.diff(binary.indptr).astype(np.float64)  # binary: row sum = stored entries
-    rows = row_ids(binary)
-    values = binary.data.astype(np.float64) / totals[rows]
-    del rows
-    values *= idf[binary.indices]
+    indptr, indices = open_peaks.indptr, open_peaks.indices
+    totals = np.diff(indptr).astype(np.float64)
+    blocks = _row_blocks(indptr, _TFIDF_BLOCK_ENTRIES)
+
+    def block_values(first: int, stop: int) -> np.ndarray:
+        rows = np.repeat(np.arange(first, stop), np.diff(indptr[first : stop + 1]))
+        values = 1.0 / totals[rows]
+        values *= idf[indices[indptr[first] : indptr[stop]]]
+        return values
+
     if scale is None:
-        scale = float(values.max()) if values.size else 1.0
-    values /= scale
-    out = sparse.csr_matrix(
-        (values.astype(np.float32), binary.indices.copy(), binary.indptr.copy()),
-        shape=binary.shape,
-    )
+        maxima = [block_values(*b).max() for b in blocks if indptr[b[1]] > indptr[b[0]]]
+        scale = float(max(maxima)) if maxima else 1.0
+    data = np.empty(open_peaks.nnz, dtype=np.float32)
+    for first, stop in blocks:
+        values = block_values(first, stop)
+        values /= scale
+        data[indptr[first] : indptr[stop]] = values
+    out = sparse.csr_matrix((data, indices.copy(), indptr.copy()), shape=open_peaks.shape)
     return out, totals, scale
+
+
+def _row_blocks(indptr: np.ndarray, entries: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges ``(first, stop)`` of about ``entries`` stored entries each."""
+    n_rows = len(indptr) - 1
+    blocks, first = [], 0
+    while first < n_rows:
+        stop = int(np.searchsorted(indptr, indptr[first] + entries, side="right")) - 1
+        stop = min(max(stop, first + 1), n_rows)
+        blocks.append((first, stop))
+        first = stop
+    return blocks
 
 
 @on_modality
@@ -121,8 +154,10 @@ def preprocess_atac(
     coords = peak_coordinates(adata.var)
 
     n_cells = adata.n_obs
-    counts = to_csr(X)
-    n_cells_open = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+    # A canonical float32 CSR input is read as it is (no full copy: the peak memory of large
+    # data); anything else is first copied into that form.
+    source = X if is_canonical_csr(X) else to_csr(X)
+    n_cells_open = np.bincount(source.indices, minlength=source.shape[1]).astype(np.int64)
     threshold = max(1, math.ceil(round(min_cell_fraction * n_cells, 9)))
     keep = n_cells_open >= threshold
     if not keep.any():
@@ -132,13 +167,15 @@ def preprocess_atac(
             f"open in {int(n_cells_open.max()):,} cells)."
         )
     if not keep.all():
-        counts = counts[:, keep]
-    binary = binarize(counts)
+        counts = source[:, keep]
+    else:
+        counts = source.copy() if source is X else source
+    del source
+    counts.sort_indices()
     idf = np.log1p(n_cells / n_cells_open[keep].astype(np.float64))
-    scaled, totals, scale = tfidf_scaled(binary, idf)
+    scaled, totals, scale = tfidf_scaled(counts, idf)
     if transform == "binary":
-        scaled = binary
-    del binary
+        scaled = binarize(counts)
     warn_empty_cells(int((totals == 0).sum()), n_cells, "no open peak among the kept peaks")
 
     # Everything is computed: only now touch `adata`.

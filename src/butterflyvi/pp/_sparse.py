@@ -26,6 +26,20 @@ def to_csr(X: Any, *, dtype: type = np.float32) -> sparse.csr_matrix:
     return out
 
 
+def is_canonical_csr(X: Any, *, dtype: type = np.float32) -> bool:
+    """Whether ``X`` is already what :func:`to_csr` would make of it.
+
+    That is a :class:`scipy.sparse.csr_matrix` of ``dtype`` with sorted, unique indices and
+    no stored zero.
+    """
+    return (
+        isinstance(X, sparse.csr_matrix)
+        and X.dtype == dtype
+        and X.has_canonical_format
+        and not np.any(X.data == 0)
+    )
+
+
 def row_ids(X: sparse.csr_matrix) -> np.ndarray:
     """Row index of each stored entry of a CSR matrix."""
     return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
