@@ -30,15 +30,23 @@ PATIENCES = (10, 25, 50)
 
 
 def stopping_epoch(losses: np.ndarray, patience: int) -> int | None:
-    """The epoch at which ``patience`` epochs without a new minimum have passed, or None."""
-    best, wait = np.inf, 0
+    """The epoch at which ``train(pretrain_patience=patience)`` would end phase 1 with these
+    validation losses (``None``: never), by replaying them through the package's own callback.
+    """
+    from types import SimpleNamespace
+
+    from butterflyvi.train._callbacks import PretrainEarlyStopping
+
+    callback = PretrainEarlyStopping(patience, SimpleNamespace(start_epoch=len(losses)))
+    module = SimpleNamespace(phase=1, n_epochs_pretrain=len(losses))
+    trainer = SimpleNamespace(sanity_checking=False, fit_loop=SimpleNamespace(max_epochs=None))
+    trainer.fit_loop.max_epochs = len(losses) + 1
     for epoch, loss in enumerate(losses):
-        if loss < best:
-            best, wait = loss, 0
-        else:
-            wait += 1
-            if wait >= patience:
-                return epoch
+        trainer.current_epoch = epoch
+        trainer.callback_metrics = {callback.monitor: torch.tensor(float(loss))}
+        callback.on_validation_end(trainer, module)
+        if callback.stopped_epoch is not None:
+            return callback.stopped_epoch
     return None
 
 

@@ -46,6 +46,8 @@ def test_round_ratios_divide_times_of_the_same_round():
 
 
 def test_pretrain_patience_stops_after_that_many_epochs_without_a_new_minimum():
-    losses = np.array([5.0, 4.0, 4.5, 4.2, 3.9, 4.0, 4.1, 4.3])
+    losses = np.array([5.0, 4.0, 4.5, 4.2, 3.9, 4.0, 4.1, 4.3, 4.4])
     assert stopping_epoch(losses, 3) == 7  # best at epoch 4, then 3 epochs without a new one
-    assert stopping_epoch(losses, 4) is None
+    assert stopping_epoch(losses, 5) is None
+    # at the last pretraining epoch there is nothing left to skip: the callback does not stop
+    assert stopping_epoch(losses[:8], 3) is None
