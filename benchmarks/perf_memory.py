@@ -154,7 +154,9 @@ def measure(
         "rss_gb_after": {
             k: {"current": v[0], "peak": v[1], "stage_peak": v[2]} for k, v in stages.items()
         },
-        "peak_rss_gb": peak_rss_gb(),
+        # resetting VmHWM per stage also resets ru_maxrss on this kernel: the process peak
+        # is the largest peak seen at any stage's end
+        "peak_rss_gb": max(max(v[1], v[2]) for v in stages.values()),
         "epochs": epochs,
         "load_average_end": load_average(),
     }

@@ -170,3 +170,28 @@ def test_cells_are_placed_on_the_reference_map_without_labels(trained):
     distance = np.linalg.norm(own.obsm["X_reference_umap"] - reference[:50], axis=1)
     spread = np.linalg.norm(reference - reference.mean(axis=0), axis=1).mean()
     assert np.median(distance) < 0.5 * spread
+
+
+def test_calibration_subsamples_cells_beyond_its_memory_budget(trained, monkeypatch):
+    """Above the budget of predicted values the calibration uses a seeded subset of the
+    validation cells (at least the minimum), and the model stays usable."""
+    from butterflyvi.model import _trust_mixin
+
+    model, _, test, _ = trained
+    saved = model.calibration_
+    n_validation = len(model.validation_indices)
+    assert n_validation > 100
+    monkeypatch.setattr(_trust_mixin, "CALIBRATION_MAX_VALUES", 1)
+    monkeypatch.setattr(_trust_mixin, "CALIBRATION_MIN_CELLS", 100)
+    try:
+        model.calibrate()
+        assert model.calibration_["n_cells"] == 100 < n_validation
+        prediction = model.translate(test, source="rna", interval=0.9)
+        assert np.isfinite(prediction.obs["translation_confidence"]).all()
+    finally:
+        model.calibration_ = saved
+    cells = np.arange(1000)
+    picked = _trust_mixin._bounded_cells(cells, 10, seed=0)
+    assert len(picked) == 100 and len(np.unique(picked)) == 100
+    np.testing.assert_array_equal(picked, _trust_mixin._bounded_cells(cells, 10, seed=0))
+    np.testing.assert_array_equal(_trust_mixin._bounded_cells(cells[:50], 10, seed=0), cells[:50])

@@ -22,6 +22,11 @@ from ._inference import dense_rows, run_batches
 
 #: Reference cells kept with a model (their latent means, labels and 2-D map).
 REFERENCE_CELLS = 3000
+#: Calibration holds a few dense cells × features arrays in float64 (about 60 bytes per
+#: predicted value): above this many values per direction its cells are subsampled.
+CALIBRATION_MAX_VALUES = 25_000_000
+#: ... but never below this many cells.
+CALIBRATION_MIN_CELLS = 200
 #: Neighbours of a query cell in the reference (labels, map position).
 ANNOTATION_NEIGHBOURS = 15
 
@@ -202,7 +207,14 @@ class TrustMixin:
             Their positions to calibrate on (default: the model's validation cells when
             ``data`` is the registered MuData, else all).
         seed
-            Seed of the halves.
+            Seed of the halves (and of the subsample below).
+
+        Notes
+        -----
+        Calibration holds dense cells × features arrays: where the cells times the larger
+        modality's features exceed 25 million values (e.g. more than 227 cells at 110,000
+        peaks), a random subset of the cells is used (at least 200), so that its memory does
+        not grow with the data. ``calibration_["n_cells"]`` says how many were used.
         """
         data = self.adata if data is None else data
         if not isinstance(data, MuData):
@@ -212,6 +224,7 @@ class TrustMixin:
             cells = np.arange(data.n_obs) if cells is None else cells
         if len(cells) < 20:
             raise invalid("cells", "at least 20 calibration cells", f"{len(cells)}")
+        cells = _bounded_cells(np.asarray(cells), max(self.module.n_features), seed)
         if not self.reference_:
             self.build_reference(seed=seed)
         subset = _cells_in_memory(data, data.obs_names[np.sort(np.asarray(cells))])
@@ -439,3 +452,11 @@ def _dense(matrix) -> np.ndarray:
 
 
 __all__: list[Any] = ["TrustMixin"]
+
+
+def _bounded_cells(cells: np.ndarray, n_features: int, seed: int) -> np.ndarray:
+    """``cells``, or a random subset of them whose predictions fit the calibration's budget."""
+    most = max(CALIBRATION_MIN_CELLS, CALIBRATION_MAX_VALUES // max(n_features, 1))
+    if len(cells) <= most:
+        return cells
+    return np.random.default_rng(seed).choice(cells, size=most, replace=False)
