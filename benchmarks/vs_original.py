@@ -17,6 +17,8 @@
    a separate process; round 1 starts with the original, round 2 with butterflyvi, and so on.
    With ``--concurrent-rounds`` the rounds run at the same time (on a 2-core machine, two
    rounds with ``--threads 1`` fill it), so every process shares the machine with one other.
+   The original's data loaders start 4 worker processes (``num_workers=4`` in its code): a
+   process beside it gets less than a core, which the per-seed times show.
 3. Prints and saves (``benchmarks/results/vs_original.json``) per round: seconds per phase
    and end to end, the original's over butterflyvi's (mean over the seeds) — ratios only
    between processes of the same round —, peak memory, both models' figures on the
