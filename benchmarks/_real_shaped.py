@@ -72,7 +72,7 @@ def real_shaped_paired(n_cells: int, n_peaks: int, density: float, seed: int = 0
     import butterflyvi as bf
     from butterflyvi.datasets._synthetic_programme import peak_table
 
-    reference = md.read_h5mu(bf.datasets._public.dataset_files("snareseq")[0])["atac"]
+    reference = bf.datasets.load_shared("snareseq")["atac"]
     peak_fractions, cell_counts = reference_shape(reference)
     mdata = bf.datasets.synthetic_paired(n_cells, n_genes=2000, n_peaks=0, seed=seed)
     rna = mdata["rna"]

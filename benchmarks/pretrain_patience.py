@@ -39,8 +39,9 @@ def stopping_epoch(losses: np.ndarray, patience: int) -> int | None:
 
     callback = PretrainEarlyStopping(patience, SimpleNamespace(start_epoch=len(losses)))
     module = SimpleNamespace(phase=1, n_epochs_pretrain=len(losses))
-    trainer = SimpleNamespace(sanity_checking=False, fit_loop=SimpleNamespace(max_epochs=None))
-    trainer.fit_loop.max_epochs = len(losses) + 1
+    trainer = SimpleNamespace(
+        sanity_checking=False, fit_loop=SimpleNamespace(max_epochs=len(losses) + 1)
+    )
     for epoch, loss in enumerate(losses):
         trainer.current_epoch = epoch
         trainer.callback_metrics = {callback.monitor: torch.tensor(float(loss))}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
@@ -110,15 +109,20 @@ def _scores(model, data, test_names, train_names) -> dict:
     return out
 
 
+def _halves(data, seed: int) -> tuple[list[str], list[str]]:
+    """The training cells split in two at random: the RNA-only and the ATAC-only half."""
+    train = np.array(data.names("train"))
+    order = np.random.RandomState(seed).permutation(train.size)
+    half = train.size // 2
+    return sorted(train[order[:half]]), sorted(train[order[half:]])
+
+
 def run(seed: int, epochs: tuple[int, int], threads: int, methods, out: Path) -> Path:
     """Pair, train and score every method for one seed; return the record's path."""
     path = out / f"unpaired_snareseq_s{seed}.json"
     record = Record.of_run(path, "unpaired", seed=seed, epochs=list(epochs), methods={})
     data = load_paired("snareseq", seed=seed)
-    train = np.array(data.names("train"))
-    order = np.random.RandomState(seed).permutation(train.size)
-    half = train.size // 2
-    cells_a, cells_b = sorted(train[order[:half]]), sorted(train[order[half:]])
+    cells_a, cells_b = _halves(data, seed)
     labels = data.mdata.obs[data.label_key].astype(str)
     record.update(
         data={"n_rna_cells": len(cells_a), "n_atac_cells": len(cells_b), "notes": data.notes}
@@ -158,9 +162,7 @@ def shared_space_figures(out: Path) -> Path:
     path = out / "unpaired_snareseq_shared_space.json"
     record = Record.of_run(path, "unpaired")
     data = load_paired("snareseq", seed=0)
-    train = np.array(data.names("train"))
-    order = np.random.RandomState(0).permutation(train.size)
-    cells_b = sorted(train[order[train.size // 2 :]])
+    _, cells_b = _halves(data, 0)
     rna, activity = _shared_space(data, cells_b, cells_b)  # the same cells on both sides
     x = rna.X.toarray() if hasattr(rna.X, "toarray") else np.asarray(rna.X)
     y = activity.X.toarray()
@@ -189,8 +191,8 @@ def _per_gene_pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 def summary_table(out: Path = RESULTS) -> str:
     """Mean ± sd over the seeds' records of each method's figures."""
-    paths = sorted(out.glob("unpaired_snareseq_s*.json"))
-    records = [json.loads(p.read_text()) for p in paths if re.fullmatch(r".*_s\d+\.json", p.name)]
+    paths = sorted(out.glob("unpaired_snareseq_s[0-9]*.json"))  # not ..._shared_space.json
+    records = [json.loads(p.read_text()) for p in paths]
     records = [r for r in records if "finished" in r]
     if not records:
         return "(no finished unpaired run)"

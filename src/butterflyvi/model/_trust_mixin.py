@@ -451,12 +451,12 @@ def _dense(matrix) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-__all__: list[Any] = ["TrustMixin"]
-
-
 def _bounded_cells(cells: np.ndarray, n_features: int, seed: int) -> np.ndarray:
     """``cells``, or a random subset of them whose predictions fit the calibration's budget."""
     most = max(CALIBRATION_MIN_CELLS, CALIBRATION_MAX_VALUES // max(n_features, 1))
     if len(cells) <= most:
         return cells
     return np.random.default_rng(seed).choice(cells, size=most, replace=False)
+
+
+__all__: list[Any] = ["TrustMixin"]

@@ -60,7 +60,7 @@ def tfidf_scaled(
         values *= idf[indices[indptr[first] : indptr[stop]]]
         return values
 
-    if scale is None:
+    if scale is None:  # a first pass for the maximum: recomputing beats holding float64 values
         maxima = [block_values(*b).max() for b in blocks if indptr[b[1]] > indptr[b[0]]]
         scale = float(max(maxima)) if maxima else 1.0
     data = np.empty(open_peaks.nnz, dtype=np.float32)
