@@ -189,6 +189,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--generate", action="store_true")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument(
+        "--unbounded-calibration",
+        action="store_true",
+        help="calibrate on every validation cell, as before the bound (record in a subfolder)",
+    )
     args = parser.parse_args(argv)
     quiet()
     torch.set_num_threads(1)
@@ -202,6 +207,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     command = "python -m benchmarks.perf_memory " + " ".join(argv or sys.argv[1:])
     record = {"command": command, **context()}
+    out = OUT
+    if args.unbounded_calibration:
+        from butterflyvi.model import _trust_mixin
+
+        _trust_mixin.CALIBRATION_MAX_VALUES = 2**62
+        out = OUT / "unbounded_calibration"
+        record["calibration"] = "every validation cell (the bound lifted)"
     record.update(
         measure(
             args.cells,
@@ -211,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
             batch_size=args.batch_size,
         )
     )
-    write_json(OUT / f"{stem}.json", record)
+    write_json(out / f"{stem}.json", record)
     print(json.dumps({"stem": stem, "peak_rss_gb": record["peak_rss_gb"]}), flush=True)
 
 
